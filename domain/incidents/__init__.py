@@ -1,0 +1,2 @@
+"""Incidents reported by or about a migrant abroad, with their own lifecycle:
+reported -> assessed -> referred / assisted -> resolved or closed."""

@@ -1,0 +1,1 @@
+"""Officers are records too: registered, roles granted and revoked, deactivated."""

@@ -1,0 +1,134 @@
+"""Value types shared across the domain: roles, money, places, time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_extra_types.country import CountryAlpha2
+from pydantic_extra_types.currency_code import ISO4217
+
+
+def utcnow() -> datetime:
+    return datetime.now(tz=UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Every time Msafiri stores is timezone-aware and normalised to UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+CountryCode = CountryAlpha2
+CurrencyCode = ISO4217
+
+
+class Role(StrEnum):
+    REGISTRATION_OFFICER = "registration_officer"
+    LABOUR_ATTACHE = "labour_attache"
+    REINTEGRATION_OFFICER = "reintegration_officer"
+    FUND_OFFICER = "fund_officer"
+    AUDITOR = "auditor"
+    ADMINISTRATOR = "administrator"
+    # The system itself (e.g. the fund process reacting to an assistance
+    # request) acts under this role; no officer can hold it.
+    SYSTEM = "system"
+
+
+class Sex(StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+
+
+class Money(BaseModel):
+    """An amount in integer minor units of an ISO 4217 currency. Never a float."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount_minor: int = Field(ge=0, strict=True)
+    currency: CurrencyCode
+
+    def __str__(self) -> str:
+        return f"{self.amount_minor // 100:,}.{self.amount_minor % 100:02d} {self.currency}"
+
+
+def age_on(date_of_birth: date, on: date) -> int:
+    years = on.year - date_of_birth.year
+    if (on.month, on.day) < (date_of_birth.month, date_of_birth.day):
+        years -= 1
+    return years
+
+
+def age_band(date_of_birth: date, on: date) -> str:
+    """Age bands used in the statistics the seeds ask for."""
+    age = age_on(date_of_birth, on)
+    for upper, label in ((24, "18-24"), (34, "25-34"), (44, "35-44"), (54, "45-54")):
+        if age <= upper:
+            return label if age >= 18 else "under-18"
+    return "55+"
+
+
+# Kenya's 47 counties (Constitution of Kenya 2010, First Schedule), the home
+# areas a registration officer records.
+KENYA_COUNTIES = (
+    "Mombasa",
+    "Kwale",
+    "Kilifi",
+    "Tana River",
+    "Lamu",
+    "Taita-Taveta",
+    "Garissa",
+    "Wajir",
+    "Mandera",
+    "Marsabit",
+    "Isiolo",
+    "Meru",
+    "Tharaka-Nithi",
+    "Embu",
+    "Kitui",
+    "Machakos",
+    "Makueni",
+    "Nyandarua",
+    "Nyeri",
+    "Kirinyaga",
+    "Murang'a",
+    "Kiambu",
+    "Turkana",
+    "West Pokot",
+    "Samburu",
+    "Trans Nzoia",
+    "Uasin Gishu",
+    "Elgeyo-Marakwet",
+    "Nandi",
+    "Baringo",
+    "Laikipia",
+    "Nakuru",
+    "Narok",
+    "Kajiado",
+    "Kericho",
+    "Bomet",
+    "Kakamega",
+    "Vihiga",
+    "Bungoma",
+    "Busia",
+    "Siaya",
+    "Kisumu",
+    "Homa Bay",
+    "Migori",
+    "Kisii",
+    "Nyamira",
+    "Nairobi",
+)
+
+
+def _known_county(value: str) -> str:
+    for county in KENYA_COUNTIES:
+        if county.lower() == value.strip().lower():
+            return county
+    raise ValueError("must be one of Kenya's 47 counties, e.g. Kakamega")
+
+
+County = Annotated[str, AfterValidator(_known_county)]
