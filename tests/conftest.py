@@ -1,0 +1,82 @@
+"""Fixtures: every behavioural test runs on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from domain.model import Actor
+from domain.officers.commands import CreateFirstAdministrator, RegisterOfficer
+from domain.values import Role
+from tests import pg_server
+from tui.bootstrap import System, build_system
+from tui.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    url, cluster = pg_server.server_url()
+    yield url
+    if cluster:
+        cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> Iterator[str]:
+    """A fresh, empty database of each backend, dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'msafiri.db'}"
+        return
+    server = request.getfixturevalue("pg_server_url")
+    url = pg_server.create_database(server)
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(server, url)
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def system(settings) -> Iterator[System]:
+    system = build_system(settings)
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+class Officers:
+    """One signed-in officer per role, registered by the first administrator."""
+
+    def __init__(self, system: System):
+        admin_id = system.officers.create_first_administrator(
+            CreateFirstAdministrator(username="admin", full_name="Amina Admin", password="x" * 12)
+        )
+        self.admin = Actor(officer_id=admin_id, role=Role.ADMINISTRATOR)
+        people = {
+            "registrar": ("Grace Wanjiru", Role.REGISTRATION_OFFICER),
+            "attache": ("Peter Otieno", Role.LABOUR_ATTACHE),
+            "attache2": ("Mary Akinyi", Role.LABOUR_ATTACHE),
+            "reintegrator": ("Joseph Kamau", Role.REINTEGRATION_OFFICER),
+            "fund": ("Faith Chebet", Role.FUND_OFFICER),
+            "fund2": ("Daniel Mutua", Role.FUND_OFFICER),
+            "auditor": ("Ruth Njeri", Role.AUDITOR),
+        }
+        for username, (name, role) in people.items():
+            officer_id = system.officers.register(
+                self.admin,
+                RegisterOfficer(
+                    username=username, full_name=name, station="Nairobi HQ", roles=(role,)
+                ),
+            )
+            setattr(self, username, Actor(officer_id=officer_id, role=role))
+
+
+@pytest.fixture
+def officers(system) -> Officers:
+    return Officers(system)
