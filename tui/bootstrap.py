@@ -76,7 +76,8 @@ def check_reachable(settings: Settings, database: Database) -> None:
             database.conninfo(), connect_timeout=settings.connect_timeout_seconds
         ).close()
     except psycopg.Error as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error)
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        reason = lines[-1] if lines else type(error).__name__
         raise DatabaseUnavailable(
             f"cannot connect to PostgreSQL at {database.url}: {reason}"
         ) from None

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     pool_max_overflow: int = Field(default=10, ge=0, le=100)
     projection_batch_size: int = Field(default=2000, ge=1, le=50_000)
     projection_poll_seconds: float = Field(default=0.5, ge=0.05, le=60)
+    # The CLI twin acts as an officer: --officer/--role override these, and
+    # the password is prompted for when not given (scripts set it here).
+    officer: str | None = None
+    role: str | None = None
+    officer_password: str | None = None
     nats_url: str | None = None
     nats_stream: str = "MSAFIRI"
     nats_subject_prefix: str = "msafiri"

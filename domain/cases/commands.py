@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from datetime import date
 from typing import Annotated, Self
 from uuid import UUID, uuid4
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from domain.cases.vocabulary import (
     ContractEndReason,
@@ -21,11 +23,27 @@ from domain.cases.vocabulary import (
 from domain.commands import CaseCommand, Command, LongText, PastDate, Reason, Text
 from domain.values import CountryCode, County, Money, Sex, age_on, utcnow
 
-NationalId = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{7,9}$")]
+
+def _matching(pattern: str, rule: str, upper: bool = False):
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        value = value.strip().upper() if upper else value.strip()
+        if not compiled.fullmatch(value):
+            raise ValueError(rule)
+        return value
+
+    return AfterValidator(check)
+
+
+NationalId = Annotated[str, _matching(r"\d{7,9}", "a Kenyan national id is 7 to 9 digits")]
 PassportNumber = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z0-9]{6,9}$")
+    str, _matching(r"[A-Z0-9]{6,9}", "a passport number is 6 to 9 letters or digits", upper=True)
 ]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9]\d{7,14}$")]
+Phone = Annotated[
+    str,
+    _matching(r"\+[1-9]\d{7,14}", "write the phone in international form, e.g. +254712345678"),
+]
 
 
 class RegisterMigrant(Command):
