@@ -52,7 +52,46 @@ class Money(BaseModel):
     currency: CurrencyCode
 
     def __str__(self) -> str:
-        return f"{self.amount_minor // 100:,}.{self.amount_minor % 100:02d} {self.currency}"
+        return f"{format_minor(self.amount_minor, self.currency)} {self.currency}"
+
+
+# ISO 4217 minor-unit exponents that are not 2 (the Gulf's dinars have 3).
+MINOR_UNIT_EXPONENTS = {
+    "BHD": 3,
+    "IQD": 3,
+    "JOD": 3,
+    "KWD": 3,
+    "LYD": 3,
+    "OMR": 3,
+    "TND": 3,
+    "BIF": 0,
+    "CLP": 0,
+    "DJF": 0,
+    "GNF": 0,
+    "JPY": 0,
+    "KMF": 0,
+    "KRW": 0,
+    "PYG": 0,
+    "RWF": 0,
+    "UGX": 0,
+    "VND": 0,
+    "VUV": 0,
+    "XAF": 0,
+    "XOF": 0,
+    "XPF": 0,
+}
+
+
+def minor_unit_exponent(currency: str) -> int:
+    return MINOR_UNIT_EXPONENTS.get(currency, 2)
+
+
+def format_minor(amount_minor: int, currency: str) -> str:
+    """Exact decimal text of an amount, e.g. 150000 KES -> '1,500.00'."""
+    exponent = minor_unit_exponent(currency)
+    sign = "-" if amount_minor < 0 else ""
+    whole, part = divmod(abs(amount_minor), 10**exponent)
+    return f"{sign}{whole:,}" + (f".{part:0{exponent}d}" if exponent else "")
 
 
 def age_on(date_of_birth: date, on: date) -> int:

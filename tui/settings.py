@@ -60,7 +60,7 @@ class Database:
     @property
     def url(self) -> str:
         if self.backend == "sqlite":
-            return f"sqlite:///{self.path}"
+            return f"sqlite:///{self.path}"  # an absolute path adds the fourth slash
         auth = self.user + (":***" if self.password else "")
         return f"postgresql://{auth}@{self.host}:{self.port}/{self.dbname}"
 
@@ -82,8 +82,9 @@ def parse_database_url(url: str) -> Database:
     )
     parts = urlsplit(url.strip())
     if parts.scheme == "sqlite":
-        path = unquote(parts.path)
-        if parts.netloc or not path or path == "/":
+        # As in SQLAlchemy: sqlite:///relative.db, sqlite:////absolute/path.db
+        path = unquote(parts.path)[1:]
+        if parts.netloc or not path:
             raise ConfigurationError(f"{rule} (got {url!r}: no file path)")
         return Database(backend="sqlite", path=Path(path).expanduser())
     if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg"):

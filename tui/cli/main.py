@@ -11,6 +11,7 @@ from domain.errors import InvalidCommand, MsafiriError
 from tui.bootstrap import DatabaseUnavailable
 from tui.cli.cases import case_group, incident_group
 from tui.cli.context import CliContext
+from tui.cli.demo import demo
 from tui.cli.officers import officer_group
 from tui.settings import ConfigurationError, Settings
 
@@ -43,6 +44,7 @@ def _settings_problem(error: ValidationError) -> str:
 cli.add_command(officer_group)
 cli.add_command(case_group)
 cli.add_command(incident_group)
+cli.add_command(demo)
 
 
 def main(argv: list[str] | None = None) -> None:

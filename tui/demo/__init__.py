@@ -1,0 +1,1 @@
+"""`msafiri demo`: a realistic, deterministic synthetic population."""
