@@ -8,8 +8,12 @@ aggregates per transaction: one save per command would be ten times slower
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from uuid import UUID
 
@@ -20,7 +24,7 @@ from domain.ids import identity_document_id
 from domain.incidents import commands as ic
 from domain.incidents.aggregate import Incident
 from domain.model import Actor, Aggregate
-from domain.persistence import EventStore
+from domain.persistence import EventStore, OrjsonTranscoder, PydanticMapper
 from tui.demo import vocabulary as v
 
 # A fixed 'today' keeps the population identical for a given seed whatever
@@ -355,29 +359,59 @@ def populate(
     migrants: int,
     seed: int,
     progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> random.Random:
     """Write `migrants` synthetic cases in batched, atomic saves.
 
-    The same seed on an empty database gives the same population; on a
-    database that already has events the run is offset by their count, so
-    adding more never collides with what is there.
+    The population is cut into fixed chunks, each with its own seed, so the
+    same seed on an empty database gives the same population whatever the
+    number of workers. Building (pydantic validation, mapping to stored
+    bytes) is CPU work done in worker processes while this process writes
+    the previous chunk, one transaction per chunk. On a database that already
+    has events the run is offset by their count, so `demo --add` never
+    collides with what is there. Returns a generator for what comes next
+    (the fund demo).
     """
-    existing_events = store.recorder.max_notification_id() or 0
-    rng = random.Random(f"{seed}/{existing_events}")
-    builder = PopulationBuilder(rng, actors, first_number=existing_events)
-    for batch in _batches(builder, migrants):
-        store.save_all(*batch)
+    existing = store.recorder.max_notification_id() or 0
+    chunks = [
+        (f"{seed}/{existing}/{index}", existing + start, min(MIGRANTS_PER_SAVE, migrants - start))
+        for index, start in enumerate(range(0, migrants, MIGRANTS_PER_SAVE))
+    ]
+    plain_mapper = store.mapper.cipher is None and store.mapper.compressor is None
+    workers = workers if workers is not None else max(1, (os.cpu_count() or 2) - 1)
+    if workers > 0 and plain_mapper and len(chunks) > 1:
+        built = _build_in_workers(chunks, actors, workers)
+    else:
+        built = (_build_chunk(chunk, actors, store.mapper) for chunk in chunks)
+    for stored_events, size in built:
+        store.recorder.insert_events(stored_events)
         if progress:
-            progress(sum(isinstance(a, Migrant) for a in batch))
-    return rng
+            progress(size)
+    return random.Random(f"{seed}/{existing}/fund")
 
 
-def _batches(builder: PopulationBuilder, migrants: int) -> Iterator[list[Aggregate]]:
-    batch: list[Aggregate] = []
-    for done in range(1, migrants + 1):
-        batch += builder.build()
-        if done % MIGRANTS_PER_SAVE == 0:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _build_chunk(chunk, actors: dict[str, Actor], mapper=None) -> tuple[list, int]:
+    seed_text, first_number, size = chunk
+    mapper = mapper or PydanticMapper(transcoder=OrjsonTranscoder())
+    builder = PopulationBuilder(random.Random(seed_text), actors, first_number)
+    stored = [
+        mapper.to_stored_event(event)
+        for _ in range(size)
+        for aggregate in builder.build()
+        for event in aggregate.collect_events()
+    ]
+    return stored, size
+
+
+def _build_in_workers(chunks, actors, workers: int) -> Iterator[tuple[list, int]]:
+    """Chunks built in processes, yielded in order, at most 2 per worker in
+    flight so memory stays bounded at a million migrants."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.submit(_build_chunk, chunk, actors))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
