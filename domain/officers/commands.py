@@ -1,16 +1,25 @@
 from __future__ import annotations
 
+import re
+
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 from domain.commands import Command, Reason, Text
 from domain.values import Role
 
-Username = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z][a-z0-9._-]{2,39}$"),
-]
+_USERNAME = re.compile(r"[a-z][a-z0-9._-]{2,39}")
+
+
+def _username(value: str) -> str:
+    value = value.strip().lower()
+    if not _USERNAME.fullmatch(value):
+        raise ValueError("3 to 40 letters, digits, '.', '_' or '-', starting with a letter")
+    return value
+
+
+Username = Annotated[str, AfterValidator(_username)]
 Password = Annotated[str, StringConstraints(min_length=10, max_length=200)]
 
 OFFICER_ROLES = tuple(role for role in Role if role is not Role.SYSTEM)
