@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests import pg_server
+from bench.common import postgres_database
 from tui.bootstrap import build_system
 from tui.demo.officers import ensure_demo_officers
 from tui.demo.population import MIGRANTS_PER_SAVE, populate
@@ -108,15 +108,9 @@ def main() -> None:
             demo = time_demo(f"sqlite:///{path}", args.migrants)
             report("SQLite", args.migrants, demo, raw_sqlite(path, chunk_rows))
     if args.backend in ("postgresql", "both"):
-        server, cluster = pg_server.server_url()
-        url = pg_server.create_database(server)
-        try:
+        with postgres_database() as url:
             demo = time_demo(url, args.migrants)
             report("PostgreSQL", args.migrants, demo, raw_postgresql(url, chunk_rows))
-        finally:
-            pg_server.drop_database(server, url)
-            if cluster:
-                cluster.stop()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_extra_types.country import CountryAlpha2
 from pydantic_extra_types.currency_code import ISO4217
 
@@ -43,12 +43,22 @@ class Sex(StrEnum):
     MALE = "male"
 
 
+def _whole_minor_units(value: object) -> object:
+    # Money is never a float: 12.5 could be a rounding of anything. Text from a
+    # form or the CLI ("150000") is fine; pydantic turns it into an int.
+    if isinstance(value, float):
+        raise ValueError("must be a whole number of minor units (e.g. cents), not a decimal")
+    if isinstance(value, str) and not value.strip().lstrip("-").isdigit():
+        raise ValueError("must be a whole number of minor units (e.g. cents)")
+    return value
+
+
 class Money(BaseModel):
     """An amount in integer minor units of an ISO 4217 currency. Never a float."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    amount_minor: int = Field(ge=0, strict=True)
+    amount_minor: Annotated[int, BeforeValidator(_whole_minor_units)] = Field(ge=0)
     currency: CurrencyCode
 
     def __str__(self) -> str:

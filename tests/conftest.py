@@ -9,9 +9,10 @@ import pytest
 from domain.model import Actor
 from domain.officers.commands import CreateFirstAdministrator, RegisterOfficer
 from domain.values import Role
+from projections.schema import upgrade
 from tests import pg_server
 from tui.bootstrap import System, build_system
-from tui.settings import Settings
+from tui.settings import Settings, parse_database_url
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +31,9 @@ def database_url(request, tmp_path) -> Iterator[str]:
         return
     server = request.getfixturevalue("pg_server_url")
     url = pg_server.create_database(server)
+    # What `msafiri db upgrade` does on a new production database: on
+    # PostgreSQL Msafiri refuses to run until the schema is up to date.
+    upgrade(parse_database_url(url))
     try:
         yield url
     finally:

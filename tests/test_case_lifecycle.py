@@ -278,3 +278,36 @@ def test_two_writers_on_one_case_one_wins_the_other_gets_a_retryable_error(
     finally:
         other.close()
     assert system.cases.get(migrant_id).version == seen_here.version
+
+
+def test_a_registration_mistake_is_corrected_with_what_and_why(system, officers):
+    from domain.cases.events import RegistrationCorrected
+
+    migrant_id = system.cases.register(officers.registrar, registration())
+    system.cases.execute(
+        officers.registrar,
+        c.CorrectRegistration(
+            migrant_id=migrant_id,
+            full_name="Wanjiku Mwangi Njoroge",
+            date_of_birth="1996-04-21",
+            reason="Name and date of birth as on the passport.",
+        ),
+    )
+    migrant = system.cases.get(migrant_id)
+    assert migrant.full_name == "Wanjiku Mwangi Njoroge"
+    assert str(migrant.date_of_birth) == "1996-04-21"
+    correction = list(system.store.events.get(migrant_id))[-1]
+    assert isinstance(correction, RegistrationCorrected)
+    assert correction.corrections["full_name"] == {
+        "was": "Wanjiku Mwangi",
+        "now": "Wanjiku Mwangi Njoroge",
+    }
+    with pytest.raises(IllegalTransition, match="nothing to correct"):
+        system.cases.execute(
+            officers.registrar,
+            c.CorrectRegistration(
+                migrant_id=migrant_id, full_name="Wanjiku Mwangi Njoroge", reason="Again."
+            ),
+        )
+    with pytest.raises(InvalidCommand, match="at least one field"):
+        c.CorrectRegistration.parse({"migrant_id": migrant_id, "reason": "Nothing."})

@@ -7,13 +7,20 @@ same services run on the embedded SQLite file and on PostgreSQL.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from domain.authz import Authoriser
 from domain.cases.service import CaseService
 from domain.incidents.service import IncidentService
 from domain.officers.service import OfficerService
 from domain.persistence import EventStore
+from ledger.process import FundProcess
+from ledger.service import LedgerService
+from projections import open_read_models
+from projections.audit.store import AuditStore
+from projections.readmodels import ReadModels
 from tui.settings import ConfigurationError, Database, Settings, parse_database_url
 
 
@@ -30,8 +37,22 @@ class System:
     officers: OfficerService
     cases: CaseService
     incidents: IncidentService
+    ledger: LedgerService
+    fund_process: FundProcess
+    audit: AuditStore
+    read_models: ReadModels
+
+    def keep_current(self) -> None:
+        """Bring every follower of the log up to date: the fund process (which
+        may write), then the read models and the audit chain. CLI commands
+        that write call it before they exit, so a single user on SQLite never
+        has to start a worker."""
+        self.fund_process.run_once()
+        self.read_models.catch_up()
+        self.audit.extend_chain()
 
     def close(self) -> None:
+        self.read_models.close()
         self.store.close()
 
 
@@ -83,12 +104,32 @@ def check_reachable(settings: Settings, database: Database) -> None:
         ) from None
 
 
+def connector(settings: Settings, database: Database) -> Callable[[], Any]:
+    """Plain DB-API connections to the event store's database, for the read
+    side (audit chain, read models): sqlite3 in explicit-transaction mode, or
+    psycopg."""
+    if database.backend == "sqlite":
+        path, timeout = database.path, settings.connect_timeout_seconds * 5
+        return lambda: sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    import psycopg
+
+    conninfo, timeout = database.conninfo(), settings.connect_timeout_seconds
+    return lambda: psycopg.connect(conninfo, connect_timeout=timeout)
+
+
 def build_system(settings: Settings | None = None) -> System:
     settings = settings or Settings()
     database = parse_database_url(settings.database_url)
     check_reachable(settings, database)
     store = EventStore(env=eventsourcing_env(settings, database))
     authz = Authoriser(store)
+    ledger = LedgerService(store, authz, settings.fund_code)
+    fund_process = FundProcess(store, ledger)
+    audit = AuditStore(connector(settings, database), database.backend)
+    # SQLite: the read-model schema is brought up to date here; PostgreSQL:
+    # SchemaBehind (one line naming `msafiri db upgrade`) when it is behind.
+    read_models = open_read_models(settings, database, store)
+    read_models.companions = [fund_process.run_once, audit.extend_chain]
     return System(
         settings=settings,
         database=database,
@@ -97,6 +138,10 @@ def build_system(settings: Settings | None = None) -> System:
         officers=OfficerService(store, authz),
         cases=CaseService(store, authz),
         incidents=IncidentService(store, authz),
+        ledger=ledger,
+        fund_process=fund_process,
+        audit=audit,
+        read_models=read_models,
     )
 
 

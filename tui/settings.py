@@ -38,11 +38,18 @@ class Settings(BaseSettings):
     officer: str | None = None
     role: str | None = None
     officer_password: str | None = None
+    fund_code: str = Field(default="MWF", pattern=r"^[A-Za-z][A-Za-z0-9]{1,9}$")
+    # Ed25519 private key (PEM) that signs audit checkpoints; see `msafiri audit keygen`.
+    audit_signing_key_file: Path | None = None
     nats_url: str | None = None
     nats_stream: str = "MSAFIRI"
     nats_subject_prefix: str = "msafiri"
     nats_replicas: int = Field(default=1, ge=1, le=5)
     nats_duplicate_window_seconds: int = Field(default=120, ge=1)
+    # Stream retention (0 = keep forever / unlimited). The stream is the
+    # integration feed, not the record: the event store keeps everything.
+    nats_max_age_days: float = Field(default=0, ge=0)
+    nats_max_bytes: int = Field(default=0, ge=0)
 
 
 @dataclass(frozen=True)

@@ -252,6 +252,19 @@ class Migrant(Aggregate):
             )
         self.trigger(e.CaseClosed, actor, at_noon_utc(cmd.closed_on), reason=cmd.reason)
 
+    def correct_registration(self, actor: Actor, cmd: c.CorrectRegistration) -> None:
+        corrections = {}
+        for name, value in cmd.corrections().items():
+            was = getattr(self, name)
+            if str(was) != str(value):
+                corrections[name] = {
+                    "was": None if was is None else str(was),
+                    "now": str(value),
+                }
+        if not corrections:
+            raise IllegalTransition("nothing to correct: the case already holds these values")
+        self.trigger(e.RegistrationCorrected, actor, corrections=corrections, reason=cmd.reason)
+
     def start_new_cycle(self, actor: Actor, cmd: c.StartNewCycle) -> None:
         self.check_stage("start a new migration cycle", *HOME_AFTER_RETURN, Stage.CLOSED)
         self.trigger(

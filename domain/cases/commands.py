@@ -189,6 +189,30 @@ class CloseCase(CaseCommand):
     closed_on: PastDate
 
 
+class CorrectRegistration(CaseCommand):
+    """Correct a mistake in the registration details. The old value stays in
+    the history; the correction records what changed and why. Identity
+    document numbers are not corrected here: they are bound to the person."""
+
+    full_name: Text | None = None
+    sex: Sex | None = None
+    date_of_birth: date | None = None
+    phone: Phone | None = None
+    county: County | None = None
+    education: Education | None = None
+    reason: Reason
+
+    @model_validator(mode="after")
+    def check_something(self) -> Self:
+        if not self.corrections():
+            raise ValueError("give at least one field to correct")
+        return self
+
+    def corrections(self) -> dict[str, object]:
+        fields = ("full_name", "sex", "date_of_birth", "phone", "county", "education")
+        return {name: getattr(self, name) for name in fields if getattr(self, name) is not None}
+
+
 class StartNewCycle(CaseCommand):
     """Re-migration: the same person starts another migration cycle."""
 

@@ -214,6 +214,24 @@ class CaseClosed(DomainEvent):
         migrant.stage = Stage.CLOSED
 
 
+class RegistrationCorrected(DomainEvent):
+    """What was corrected: field -> {"was": old, "now": new} (as text), and why."""
+
+    corrections: dict[str, dict[str, str | None]]
+    reason: str
+
+    def apply(self, migrant: Migrant) -> None:
+        for name, change in self.corrections.items():
+            value = change["now"]
+            if name == "date_of_birth" and value is not None:
+                value = date.fromisoformat(value)
+            elif name == "sex" and value is not None:
+                value = Sex(value)
+            elif name == "education" and value is not None:
+                value = Education(value)
+            setattr(migrant, name, value)
+
+
 class CycleStarted(DomainEvent):
     """Re-migration: a new cycle on the same person, back to pre-departure."""
 

@@ -40,6 +40,7 @@ CASE_HANDLERS: dict[type[c.CaseCommand], tuple[tuple[Role, ...], Callable]] = {
     c.RecordReferralOutcome: (REINTEGRATION, Migrant.record_referral_outcome),
     c.CloseCase: (REGISTRATION + REINTEGRATION, Migrant.close),
     c.StartNewCycle: (REGISTRATION, Migrant.start_new_cycle),
+    c.CorrectRegistration: (REGISTRATION, Migrant.correct_registration),
     c.AssignCaseOfficer: (CASE_WORKERS, Migrant.assign_officer),
 }
 

@@ -20,6 +20,7 @@ class Incident(Aggregate):
         self.category = None
         self.severity = None
         self.country = None
+        self.occurred_at = None
         self.status = IncidentStatus.REPORTED
         self.assistance: dict[UUID, str] = {}
 

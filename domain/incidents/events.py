@@ -41,6 +41,7 @@ class IncidentReported(DomainEvent):
         incident.category = self.category
         incident.severity = self.severity
         incident.country = self.country
+        incident.occurred_at = self.occurred_at
         incident.status = IncidentStatus.REPORTED
 
 

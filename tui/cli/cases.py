@@ -37,6 +37,7 @@ def command_for(
     def handler(ctx: CliContext, fields: tuple[str, ...], input_file: Path | None, as_json: bool):
         command = read_input(command_class, fields, input_file)
         result = run(ctx, command)
+        ctx.after_write()
         emit(as_json, result, " ".join(f"{k}={v}" for k, v in result.items()))
 
     return handler

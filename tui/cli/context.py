@@ -45,6 +45,13 @@ class CliContext:
         officer = self.system.officers.sign_in(self.officer, password)
         return Actor(officer_id=officer.id, role=role)
 
+    def after_write(self) -> None:
+        """Leave the system current before the command exits: the fund process
+        reacts to what was just written, the read models and the audit chain
+        catch up (on PostgreSQL workers do it too; doing it here as well is
+        harmless, each is exactly-once)."""
+        self.system.keep_current()
+
     def close(self) -> None:
         if self._system is not None:
             self._system.close()

@@ -8,11 +8,16 @@ import click
 from pydantic import ValidationError
 
 from domain.errors import InvalidCommand, MsafiriError
+from projections.schema import SchemaBehind
 from tui.bootstrap import DatabaseUnavailable
+from tui.cli.audit import audit_group
 from tui.cli.cases import case_group, incident_group
 from tui.cli.context import CliContext
 from tui.cli.demo import demo
+from tui.cli.fund import fund_group, ledger_group
+from tui.cli.nats import nats_group
 from tui.cli.officers import officer_group
+from tui.cli.projections import db_group, projections_group
 from tui.settings import ConfigurationError, Settings
 
 
@@ -45,6 +50,12 @@ cli.add_command(officer_group)
 cli.add_command(case_group)
 cli.add_command(incident_group)
 cli.add_command(demo)
+cli.add_command(fund_group)
+cli.add_command(ledger_group)
+cli.add_command(audit_group)
+cli.add_command(db_group)
+cli.add_command(projections_group)
+cli.add_command(nats_group)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -61,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         for field, rule in error.errors:
             click.echo(f"error: {field}: {rule}", err=True)
         sys.exit(2)
-    except (MsafiriError, ConfigurationError, DatabaseUnavailable) as error:
+    except (MsafiriError, ConfigurationError, DatabaseUnavailable, SchemaBehind) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
 

@@ -1,0 +1,25 @@
+"""What the benchmarks share: a throwaway PostgreSQL database per run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from projections.schema import upgrade
+from tests import pg_server
+from tui.settings import parse_database_url
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, upgraded database on the test server (or a throwaway cluster),
+    dropped after."""
+    server, cluster = pg_server.server_url()
+    url = pg_server.create_database(server)
+    upgrade(parse_database_url(url))  # what `msafiri db upgrade` does
+    try:
+        yield url
+    finally:
+        pg_server.drop_database(server, url)
+        if cluster:
+            cluster.stop()

@@ -1,0 +1,357 @@
+"""The NATS publisher: every event of the log into JetStream, exactly once.
+
+How "exactly once" holds:
+
+- Each message carries `Nats-Msg-Id = <aggregate id>:<version>`, the event's
+  identity, so a re-send within the stream's duplicate window is dropped by
+  the server.
+- Each message also carries `Nats-Expected-Last-Msg-Id` = the previous
+  event's id. The server stores a message only right after its predecessor,
+  so when one is lost (a leader dies mid-batch) the ones behind it are
+  refused rather than stored out of order; the publisher re-sends from the
+  first unacked one. The stream is therefore always a gap-free prefix of the
+  log, in log order (and so in order per aggregate).
+- The saved position advances only past acked messages. On start the
+  publisher resumes after whichever is further: its saved position or the
+  last event already in the stream - so a crash followed by a restart later
+  than the duplicate window still publishes nothing twice.
+
+eventsourcing is synchronous; the log is read (and messages built) in a
+worker thread while the event loop waits on acks for the previous page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import nats.errors
+from eventsourcing.utils import resolve_topic
+from nats.js import JetStreamContext
+from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
+
+from domain.persistence import upcast
+from integration.connection import NatsUnavailable, connect
+from integration.payloads import UNPUBLISHED, Message, build_message, keyed_hasher
+from integration.position import PositionStore, publisher_name
+
+log = logging.getLogger("msafiri.nats")
+
+WRONG_LAST_MSG_ID = 10070  # JSStreamWrongLastMsgIDErr
+
+
+class PublishStalled(Exception):
+    """The client accepted no more messages in time: replace the connection."""
+
+
+class StreamMissing(Exception):
+    """The configured stream does not exist (run `msafiri nats setup`)."""
+
+
+@dataclass
+class Progress:
+    position: int
+    published: int
+    resent: int
+
+
+@cache
+def _event_class(topic: str) -> Any:
+    return resolve_topic(topic)
+
+
+@cache
+def _unpublished(topic: str) -> bool:
+    return topic.rpartition(":")[2] in UNPUBLISHED
+
+
+class Publisher:
+    def __init__(
+        self,
+        system: Any,
+        *,
+        page_size: int = 1000,
+        ack_timeout: float = 5.0,
+        on_progress: Callable[[Progress], None] | None = None,
+    ):
+        settings = system.settings
+        self.settings = settings
+        self.store = system.store
+        self.prefix = settings.nats_subject_prefix
+        self.stream = settings.nats_stream
+        self.page_size = page_size
+        self.ack_timeout = ack_timeout
+        self.on_progress = on_progress
+        self.positions = PositionStore(system.database, publisher_name(self.stream, self.prefix))
+        self.pseudonym = keyed_hasher(self.positions.pseudonym_key())
+        self.position = self.positions.load()
+        # The Nats-Msg-Id of the stream's last message: the next one chains to it.
+        self.anchor: str | None = None
+        self.published = 0
+        self.resent = 0
+
+    # -- reading the log (worker thread) -------------------------------------------
+
+    def read_page(self, after: int) -> tuple[list[Message], int]:
+        """The next page's messages and the log position it ends at (events
+        that are never published still move the position)."""
+        notifications = self.store.recorder.select_notifications(
+            start=after + 1, limit=self.page_size
+        )
+        messages = [self.message(n) for n in notifications if not _unpublished(n.topic)]
+        return messages, (notifications[-1].id if notifications else after)
+
+    def message(self, notification: Any) -> Message:
+        # The stored state is the event's JSON already; decoding it without a
+        # pydantic round trip keeps the publisher at the speed of the wire.
+        mapper = self.store.mapper
+        data = notification.state
+        if mapper.cipher:
+            data = mapper.cipher.decrypt(data)
+        if mapper.compressor:
+            data = mapper.compressor.decompress(data)
+        event_class = _event_class(notification.topic)
+        state = upcast(event_class, mapper.transcoder.decode(data))
+        return build_message(self.prefix, notification.id, event_class, state, self.pseudonym)
+
+    # -- the stream's tail ------------------------------------------------------------
+
+    async def resume(self, js: JetStreamContext) -> None:
+        """Start after the saved position or the stream's last event, whichever
+        is further, chained to the stream's last message."""
+        try:
+            info = await js.stream_info(self.stream)
+        except NotFoundError:
+            raise StreamMissing(
+                f"NATS stream {self.stream} does not exist: run `msafiri nats setup`"
+            ) from None
+        last_seq, first_seq = info.state.last_seq, info.state.first_seq
+        self.anchor = None
+        seq, looked = last_seq, 0
+        while seq >= max(first_seq, 1) and looked < 1000:
+            looked += 1
+            try:
+                msg = await js.get_msg(self.stream, seq)
+            except NotFoundError:  # deleted by a limit
+                seq -= 1
+                continue
+            headers = msg.headers or {}
+            if self.anchor is None:
+                self.anchor = headers.get("Nats-Msg-Id")
+            position = headers.get("Msafiri-Position")
+            if position and msg.subject and msg.subject.startswith(self.prefix + "."):
+                if int(position) > self.position:
+                    log.info("resuming after position %s found in the stream", position)
+                    self.position = int(position)
+                    await asyncio.to_thread(self.positions.save, self.position)
+                break
+            seq -= 1
+
+    # -- publishing one page until every message is acked -------------------------
+
+    async def publish_acked(self, js: JetStreamContext, messages: list[Message]) -> None:
+        pending = messages
+        anchor = self.anchor
+        chain = True
+        delay = 0.2
+        while pending:
+            futures: list[asyncio.Future] = []
+            expected = anchor
+            try:
+                # Sending never blocks for long in health; a client stuck
+                # mid-reconnect can, so sending is bounded too, and a stalled
+                # client is replaced (see _publish_or_reconnect).
+                async with asyncio.timeout(self.ack_timeout):
+                    for message in pending:
+                        headers = dict(message.headers)
+                        if expected and chain:
+                            headers["Nats-Expected-Last-Msg-Id"] = expected
+                        chain = True
+                        expected = message.msg_id
+                        # No wait_stall: a page never exceeds the client's
+                        # in-flight limit, and a timeout here costs a task
+                        # per message.
+                        futures.append(
+                            await js.publish_async(
+                                message.subject, message.payload, headers=headers
+                            )
+                        )
+            except TimeoutError:
+                for future in futures:
+                    future.cancel()
+                self.resent += len(pending)
+                raise PublishStalled(
+                    f"sending stalled; {len(pending)} messages from position "
+                    f"{pending[0].position} will be re-sent on a new connection"
+                ) from None
+            if futures:
+                await asyncio.wait(futures, timeout=self.ack_timeout)
+            failed_at, error = None, None
+            for index, future in enumerate(futures):
+                if not future.done():
+                    future.cancel()  # releases the client's in-flight slot
+                    if failed_at is None:
+                        failed_at, error = index, TimeoutError("no ack in time")
+                    continue
+                # Read every outcome, so none is reported as never retrieved.
+                problem = None if future.cancelled() else future.exception()
+                if failed_at is None and (future.cancelled() or problem):
+                    failed_at, error = index, problem
+            if failed_at is None:
+                break
+            if failed_at:
+                anchor = pending[failed_at - 1].msg_id
+            if (
+                isinstance(error, APIError)
+                and error.err_code == WRONG_LAST_MSG_ID
+                and failed_at == 0
+            ):
+                # The predecessor is acked (or was read from the stream), yet
+                # the stream's last message is another one (the stream was
+                # purged or recreated, or someone else wrote to it): re-anchor
+                # on what is there.
+                log.warning("stream's last message is not ours (%s): re-anchoring", error)
+                chain = False
+            self.resent += len(pending) - failed_at
+            log.warning(
+                "%d of %d messages unacked (%s); re-sending from position %d",
+                len(pending) - failed_at,
+                len(pending),
+                _describe(error),
+                pending[failed_at].position,
+            )
+            pending = pending[failed_at:]
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+        self.anchor = messages[-1].msg_id
+
+    # -- the loop --------------------------------------------------------------------
+
+    async def run(
+        self,
+        *,
+        follow: bool = False,
+        stop: asyncio.Event | None = None,
+        poll_seconds: float | None = None,
+    ) -> Progress:
+        """Publish everything (and, with follow, keep publishing until `stop`).
+        Survives NATS restarts and leader elections: the connection reconnects
+        and unacked messages are re-sent; nothing is skipped."""
+        stop = stop or asyncio.Event()
+        poll = poll_seconds if poll_seconds is not None else self.settings.projection_poll_seconds
+        self._client = await connect(self.settings, name="msafiri-publisher")
+        try:
+            await self.resume(self._jetstream())
+            reading = asyncio.create_task(asyncio.to_thread(self.read_page, self.position))
+            try:
+                while not stop.is_set():
+                    messages, last = await reading
+                    if last == self.position:
+                        if not follow:
+                            break
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(stop.wait(), poll)
+                        reading = asyncio.create_task(
+                            asyncio.to_thread(self.read_page, self.position)
+                        )
+                        continue
+                    # Build the next page while this one is being acked.
+                    reading = asyncio.create_task(asyncio.to_thread(self.read_page, last))
+                    if messages:
+                        await self._publish_or_reconnect(messages)
+                    self.position = last
+                    self.published += len(messages)
+                    await asyncio.to_thread(self.positions.save, self.position)
+                    if self.on_progress:
+                        self.on_progress(self.progress())
+            finally:
+                reading.cancel()
+                with contextlib.suppress(BaseException):
+                    await reading
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._client.close(), 5)
+        return self.progress()
+
+    def _jetstream(self) -> JetStreamContext:
+        return self._client.jetstream(publish_async_max_pending=max(4000, self.page_size * 2))
+
+    async def _publish_or_reconnect(self, messages: list[Message]) -> None:
+        # The client reconnects by itself; should it ever give up and close,
+        # open a new one and re-send the page from its first unacked message.
+        js = self._jetstream()
+        while True:
+            try:
+                await self.publish_acked(js, messages)
+                return
+            except (
+                nats.errors.ConnectionClosedError,
+                nats.errors.OutboundBufferLimitError,
+                PublishStalled,
+            ) as error:
+                log.warning("NATS connection unusable (%s); reconnecting", _describe(error))
+                await asyncio.sleep(1)
+                with contextlib.suppress(NatsUnavailable):
+                    client = await connect(self.settings, name="msafiri-publisher")
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(self._client.close(), 5)
+                    self._client = client
+                    js = self._jetstream()
+
+    def progress(self) -> Progress:
+        return Progress(position=self.position, published=self.published, resent=self.resent)
+
+    def close(self) -> None:
+        self.positions.close()
+
+
+def _describe(error: BaseException | None) -> str:
+    if error is None:
+        return "cancelled"
+    if isinstance(error, NoStreamResponseError):
+        return "no stream leader responded"
+    return str(error) or type(error).__name__
+
+
+@dataclass
+class Status:
+    position: int
+    head: int
+    updated_at: str | None
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.head - self.position)
+
+
+def publisher_status(system: Any) -> Status:
+    """The publisher's position and lag, from the database alone (no NATS)."""
+    settings = system.settings
+    positions = PositionStore(
+        system.database, publisher_name(settings.nats_stream, settings.nats_subject_prefix)
+    )
+    try:
+        return Status(
+            position=positions.load(),
+            head=system.store.recorder.max_notification_id() or 0,
+            updated_at=positions.updated_at(),
+        )
+    finally:
+        positions.close()
+
+
+def publish(system: Any, *, follow: bool = False, **options: Any) -> Progress:
+    """Synchronous entry point (the CLI)."""
+    publisher = Publisher(system, **options)
+    try:
+        return asyncio.run(publisher.run(follow=follow))
+    finally:
+        publisher.close()
+
+
+__all__ = ["Progress", "Publisher", "Status", "StreamMissing", "publish", "publisher_status"]

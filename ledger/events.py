@@ -1,0 +1,307 @@
+"""Events of the Migrant Welfare Fund ledger.
+
+The fund's `Book` records every money movement (its events *are* the
+journal); a `Disbursement` records the life of one request for money; a
+`CommandReceipt` records the outcome of each client-chosen command id so a
+retry returns the first answer and never pays twice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.model import DomainEvent
+from domain.values import CurrencyCode, Money, Role, UtcDatetime
+from ledger.policy import ApprovalPolicy
+from ledger.vocabulary import AccountType, BenefitCategory, PaymentChannel, TransferKind
+
+if TYPE_CHECKING:
+    from ledger.book import Book
+    from ledger.disbursement import Disbursement
+    from ledger.receipts import CommandReceipt
+
+
+class Leg(BaseModel):
+    """One line of a transfer: an account (code + currency) debited or credited."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account: str
+    currency: CurrencyCode
+    debit_minor: int = Field(default=0, ge=0)
+    credit_minor: int = Field(default=0, ge=0)
+
+
+class ContributionLine(BaseModel):
+    """The member a contribution is for and the membership period it pays."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    migrant_id: UUID
+    membership_number: str
+    amount_minor: int = Field(gt=0)
+
+
+class EligibilityCheck(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: str
+    passed: bool
+    reason: str
+
+
+# --- the book -------------------------------------------------------------
+
+
+class FundOpened(DomainEvent):
+    fund_code: str
+    name: str
+
+    def new_aggregate(self) -> Any:
+        from ledger.book import Book
+
+        return Book(self.originator_id)
+
+    def apply(self, book: Book) -> None:
+        book.fund_code = self.fund_code
+        book.name = self.name
+
+
+class AccountOpened(DomainEvent):
+    account: str
+    currency: CurrencyCode
+    type: AccountType
+
+    def apply(self, book: Book) -> None:
+        book.open_account_state(self.account, self.currency, self.type)
+
+
+class AccountClosed(DomainEvent):
+    account: str
+    currency: CurrencyCode
+    reason: str
+
+    def apply(self, book: Book) -> None:
+        book.account(self.account, self.currency).closed = True
+
+
+class PolicyAdopted(DomainEvent):
+    policy: ApprovalPolicy
+
+    def apply(self, book: Book) -> None:
+        book.policy = self.policy
+
+
+class TransferPosted(DomainEvent):
+    """A posted (final) transfer. `occurred_at` is its value date."""
+
+    transfer_id: UUID
+    kind: TransferKind
+    legs: tuple[Leg, ...]
+    memo: str
+    disbursement_id: UUID | None = None
+    reverses: UUID | None = None
+    reference: str | None = None
+    contributions: tuple[ContributionLine, ...] = ()
+
+    def apply(self, book: Book) -> None:
+        book.apply_posted(self)
+
+
+class TransferReserved(DomainEvent):
+    """A pending transfer: it reserves the amount (available = posted - pending)."""
+
+    pending_id: UUID
+    kind: TransferKind
+    legs: tuple[Leg, ...]
+    memo: str
+    disbursement_id: UUID | None = None
+
+    def apply(self, book: Book) -> None:
+        book.apply_reserved(self)
+
+
+class ReservationPosted(DomainEvent):
+    """A pending transfer made final, for up to its amount; the rest is released."""
+
+    pending_id: UUID
+    transfer_id: UUID
+    amount_minor: int = Field(gt=0)
+    reference: str
+
+    def apply(self, book: Book) -> None:
+        book.apply_reservation_posted(self)
+
+
+class ReservationVoided(DomainEvent):
+    pending_id: UUID
+    reason: str
+
+    def apply(self, book: Book) -> None:
+        book.apply_reservation_voided(self)
+
+
+# --- disbursements ----------------------------------------------------------
+
+
+class DisbursementRequested(DomainEvent):
+    book_id: UUID
+    incident_id: UUID | None
+    migrant_id: UUID
+    category: BenefitCategory
+    amount: Money
+    payee: str
+    justification: str
+    requested_by: UUID
+    requested_by_role: Role
+    # Where it came from: an attaché's assistance request on an incident
+    # (through the fund process) or a direct request to the fund.
+    assistance_request: bool
+    eligibility: tuple[EligibilityCheck, ...]
+    policy_version: int
+    approvers_needed: int
+    expires_at: UtcDatetime
+
+    def new_aggregate(self) -> Any:
+        from ledger.disbursement import Disbursement
+
+        return Disbursement(self.originator_id)
+
+    def apply(self, d: Disbursement) -> None:
+        d.apply_requested(self)
+
+
+class DisbursementApprovalGiven(DomainEvent):
+    """One approver's decision. The request is approved once the policy's
+    number of distinct approvers (never the requester) is reached."""
+
+    amount: Money
+    humanitarian_exception: bool
+    reason: str
+    eligibility: tuple[EligibilityCheck, ...]
+    policy_version: int
+    approvers_needed: int
+
+    def apply(self, d: Disbursement) -> None:
+        d.approvals.append((self.actor_id, self.amount.amount_minor, self.humanitarian_exception))
+        d.approvers_needed = self.approvers_needed
+
+
+class DisbursementApproved(DomainEvent):
+    amount: Money
+    policy_version: int
+
+    def apply(self, d: Disbursement) -> None:
+        from ledger.vocabulary import DisbursementStatus
+
+        d.status = DisbursementStatus.APPROVED
+        d.approved_minor = self.amount.amount_minor
+        d.approved_at = self.timestamp
+
+
+class DisbursementRejected(DomainEvent):
+    reason: str
+    policy_version: int
+
+    def apply(self, d: Disbursement) -> None:
+        from ledger.vocabulary import DisbursementStatus
+
+        d.status = DisbursementStatus.REJECTED
+
+
+class DisbursementExpired(DomainEvent):
+    reason: str
+
+    def apply(self, d: Disbursement) -> None:
+        from ledger.vocabulary import DisbursementStatus
+
+        d.status = DisbursementStatus.EXPIRED
+
+
+class DisbursementPaid(DomainEvent):
+    amount: Money
+    channel: PaymentChannel
+    payment_reference: str
+    transfer_id: UUID
+
+    def apply(self, d: Disbursement) -> None:
+        from ledger.vocabulary import DisbursementStatus
+
+        d.status = DisbursementStatus.PAID
+        d.paid_minor = self.amount.amount_minor
+        d.payment_transfer_id = self.transfer_id
+        d.payments += 1
+
+
+class DisbursementPaymentReversed(DomainEvent):
+    """The payment came back (e.g. a bounced mobile-money transfer): the
+    disbursement is approved again and can be paid anew."""
+
+    transfer_id: UUID
+    reversal_transfer_id: UUID
+    reason: str
+
+    def apply(self, d: Disbursement) -> None:
+        from ledger.vocabulary import DisbursementStatus
+
+        d.status = DisbursementStatus.APPROVED
+        d.paid_minor = 0
+        d.payment_transfer_id = None
+
+
+# --- command receipts -------------------------------------------------------
+
+
+class CommandAccepted(DomainEvent):
+    command: str
+    content_hash: str
+    result: dict[str, Any]
+
+    def new_aggregate(self) -> Any:
+        from ledger.receipts import CommandReceipt
+
+        return CommandReceipt(self.originator_id)
+
+    def apply(self, receipt: CommandReceipt) -> None:
+        receipt.record(self.command, self.content_hash, self.result, None)
+
+
+class CommandRefused(DomainEvent):
+    command: str
+    content_hash: str
+    error: str
+    message: str
+
+    def new_aggregate(self) -> Any:
+        from ledger.receipts import CommandReceipt
+
+        return CommandReceipt(self.originator_id)
+
+    def apply(self, receipt: CommandReceipt) -> None:
+        receipt.record(self.command, self.content_hash, None, (self.error, self.message))
+
+
+# --- claims: one per incident (or member) and benefit ------------------------
+
+
+class ClaimRequestAdded(DomainEvent):
+    disbursement_id: UUID
+
+    def new_aggregate(self) -> Any:
+        from ledger.disbursement import Claim
+
+        return Claim(self.originator_id)
+
+    def apply(self, claim: Any) -> None:
+        claim.requests[self.disbursement_id] = "requested"
+
+
+class ClaimRequestSettled(DomainEvent):
+    disbursement_id: UUID
+    status: str
+
+    def apply(self, claim: Any) -> None:
+        claim.requests[self.disbursement_id] = self.status

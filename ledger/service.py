@@ -1,0 +1,624 @@
+"""Use cases of the Migrant Welfare Fund.
+
+Every money command runs the same way (`_run`): check the officer's role,
+look for a receipt of its command id, load what it touches, apply the rules,
+check the book's invariants, then store everything - the book, the
+disbursement, the claim and the receipt - in ONE atomic save. A version
+conflict (someone else moved money at the same instant) retries the whole
+command from fresh state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from copy import deepcopy
+from datetime import timedelta
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.persistence import Tracking
+
+from domain.authz import Authoriser
+from domain.errors import ConcurrentUpdate, NotFound
+from domain.ids import MSAFIRI_NAMESPACE
+from domain.model import Actor, Aggregate
+from domain.persistence import EventStore
+from domain.values import Money, Role, utcnow
+from ledger import commands as c
+from ledger import events as e
+from ledger.book import Book
+from ledger.chart import APPROVED, BANK, CONTRIBUTIONS, GRANTS
+from ledger.disbursement import Claim, Disbursement
+from ledger.errors import REFUSALS, CommandIdReused, LedgerRefusal
+from ledger.policy import ApprovalPolicy, ClaimFacts, approvers_needed, check_eligibility
+from ledger.receipts import CommandReceipt, content_hash, receipt_id
+from ledger.vocabulary import BENEFIT_ACCOUNT, AccountType, DisbursementStatus, TransferKind
+
+FUND_OFFICER = (Role.FUND_OFFICER,)
+REQUESTERS = (Role.LABOUR_ATTACHE, Role.FUND_OFFICER, Role.REINTEGRATION_OFFICER, Role.SYSTEM)
+MAX_ATTEMPTS = 12
+OPEN_CLAIM = ("requested", "approved")
+
+
+def account_type_of(code: str) -> AccountType:
+    """The type follows the code's first part, as in Beancount."""
+    return {
+        "Assets": AccountType.ASSET,
+        "Liabilities": AccountType.LIABILITY,
+        "Equity": AccountType.EQUITY,
+        "Income": AccountType.INCOME,
+        "Expenses": AccountType.EXPENSE,
+    }[code.split(":", 1)[0]]
+
+
+def book_id(fund_code: str) -> UUID:
+    return uuid5(MSAFIRI_NAMESPACE, f"fund:{fund_code.upper()}")
+
+
+def claim_id(incident_or_member: UUID, category: str) -> UUID:
+    return uuid5(MSAFIRI_NAMESPACE, f"claim:{incident_or_member}:{category}")
+
+
+def leg(account: str, currency: str, debit: int = 0, credit: int = 0) -> e.Leg:
+    return e.Leg(account=account, currency=currency, debit_minor=debit, credit_minor=credit)
+
+
+def two_legs(debit: str, credit: str, amount: Money) -> tuple[e.Leg, e.Leg]:
+    return (
+        leg(debit, amount.currency, debit=amount.amount_minor),
+        leg(credit, amount.currency, credit=amount.amount_minor),
+    )
+
+
+class Unit:
+    """What one command touches, saved together."""
+
+    def __init__(self, ledger: LedgerService):
+        self._ledger = ledger
+        self.touched: dict[UUID, Aggregate] = {}
+
+    def book(self) -> Book:
+        if self._ledger.book_id not in self.touched:
+            self.touched[self._ledger.book_id] = self._ledger.load_book()
+        return self.touched[self._ledger.book_id]  # type: ignore[return-value]
+
+    def get(self, aggregate_id: UUID, what: str) -> Any:
+        if aggregate_id not in self.touched:
+            self.touched[aggregate_id] = self._ledger.store.get(aggregate_id, what)
+        return self.touched[aggregate_id]
+
+    def claim(self, claim_key: UUID) -> Claim:
+        if claim_key not in self.touched:
+            store = self._ledger.store
+            self.touched[claim_key] = (
+                store.get(claim_key, "claim") if store.exists(claim_key) else Claim(claim_key)
+            )
+        return self.touched[claim_key]  # type: ignore[return-value]
+
+    def add(self, aggregate: Aggregate) -> None:
+        self.touched[aggregate.id] = aggregate
+
+
+class LedgerService:
+    def __init__(self, store: EventStore, authz: Authoriser, fund_code: str = "MWF"):
+        self.store = store
+        self._authz = authz
+        self.fund_code = fund_code.upper()
+        self.book_id = book_id(self.fund_code)
+        self._cache: Book | None = None
+        self._cache_lock = threading.Lock()
+
+    # --- the book, cached and fast-forwarded ---------------------------------
+
+    def load_book(self) -> Book:
+        """The book as stored now. A process keeps the last copy and only reads
+        the events stored since, so years of history are replayed once."""
+        with self._cache_lock:
+            book = self._cache
+            if book is None:
+                book = self.store.get(self.book_id, "fund")
+            else:
+                for event in self.store.events.get(self.book_id, gt=book.version):
+                    event.mutate(book)
+            self._cache = book
+            return deepcopy(book)
+
+    def book(self) -> Book:
+        return self.load_book()
+
+    def fund_exists(self) -> bool:
+        return self.store.exists(self.book_id)
+
+    # --- the one way every money command runs -------------------------------
+
+    def _run(
+        self,
+        actor: Actor,
+        command: c.LedgerCommand,
+        roles: tuple[Role, ...],
+        action: str,
+        work: Callable[[Unit], dict[str, Any]],
+        tracking: Tracking | None = None,
+    ) -> dict[str, Any]:
+        self._authz.require(actor, action, *roles)
+        name = type(command).__name__
+        digest = content_hash(command, actor)
+        for _attempt in range(MAX_ATTEMPTS):
+            replay = self._replay(command, name, digest)
+            if replay is not None:
+                if tracking is not None:
+                    self._save_tracking_only(tracking)
+                return replay
+            unit = Unit(self)
+            try:
+                result = work(unit)
+                if self.book_id in unit.touched:
+                    unit.book().check_covered()
+            except LedgerRefusal as refusal:
+                receipt = CommandReceipt.refused(command.command_id, actor, name, digest, refusal)
+                try:
+                    # Without the tracking: the caller (the fund process)
+                    # records what the refusal means, with its position.
+                    self.store.save_all(receipt)
+                except ConcurrentUpdate:
+                    continue  # someone recorded this command id first: read their answer
+                raise
+            receipt = CommandReceipt.accepted(command.command_id, actor, name, digest, result)
+            try:
+                self.store.save_all(*unit.touched.values(), receipt, tracking=tracking)
+            except ConcurrentUpdate:
+                continue
+            return result
+        raise ConcurrentUpdate("the fund is very busy: the command was not applied; try again")
+
+    def _replay(self, command: c.LedgerCommand, name: str, digest: str) -> dict[str, Any] | None:
+        rid = receipt_id(command.command_id)
+        if not self.store.exists(rid):
+            return None
+        receipt: CommandReceipt = self.store.get(rid, "receipt")
+        if receipt.command != name or receipt.content_hash != digest:
+            raise CommandIdReused(
+                f"command id {command.command_id} was already used for a different "
+                f"{receipt.command}; choose a new id"
+            )
+        if receipt.refusal is not None:
+            error, message = receipt.refusal
+            raise REFUSALS.get(error, LedgerRefusal)(message)
+        assert receipt.result is not None
+        return receipt.result
+
+    def _save_tracking_only(self, tracking: Tracking) -> None:
+        # Already recorded by another runner of the process: nothing to do.
+        with contextlib.suppress(ConcurrentUpdate):
+            self.store.save_all(tracking=tracking)
+
+    # --- opening the fund ----------------------------------------------------
+
+    def open_fund(self, actor: Actor, command: c.OpenFund) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            if command.fund_code != self.fund_code:
+                raise LedgerRefusal(f"this installation keeps the fund {self.fund_code}")
+            if self.fund_exists():
+                raise LedgerRefusal(f"the fund {self.fund_code} is already open")
+            unit.add(
+                Book.open(
+                    self.book_id, actor, command.fund_code, command.name, list(command.currencies)
+                )
+            )
+            return {"fund_id": str(self.book_id)}
+
+        return self._run(actor, command, (Role.ADMINISTRATOR,), "open the fund", work)
+
+    def adopt_policy(self, actor: Actor, command: c.AdoptPolicy) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            book = unit.book()
+            policy = ApprovalPolicy(
+                version=command.version,
+                currency=book.policy.currency,
+                two_approver_threshold_minor=command.two_approver_threshold_minor,
+                caps_minor=command.caps_minor,
+                claim_window_days=command.claim_window_days,
+                expiry_days=command.expiry_days,
+            )
+            book.adopt_policy(actor, policy)
+            return {"policy_version": policy.version}
+
+        return self._run(actor, command, (Role.ADMINISTRATOR,), "adopt a fund policy", work)
+
+    def open_account(self, actor: Actor, command: c.OpenAccount) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            expected = account_type_of(command.account)
+            if command.type is not expected:
+                raise LedgerRefusal(
+                    f"{command.account} is an {expected.value} account, not {command.type.value}"
+                )
+            unit.book().open_account(actor, command.account, command.currency, command.type)
+            return {"account": command.account, "currency": command.currency}
+
+        return self._run(actor, command, FUND_OFFICER, "open accounts", work)
+
+    def close_account(self, actor: Actor, command: c.CloseAccount) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            unit.book().close_account(actor, command.account, command.currency, command.reason)
+            return {"account": command.account, "currency": command.currency, "closed": True}
+
+        return self._run(actor, command, FUND_OFFICER, "close accounts", work)
+
+    # --- money in ------------------------------------------------------------
+
+    def record_contribution(self, actor: Actor, command: c.RecordContribution) -> dict[str, Any]:
+        batch = c.RecordContributionBatch(
+            command_id=command.command_id,
+            currency=command.amount.currency,
+            received_on=command.received_on,
+            reference=command.reference,
+            lines=(
+                c.ContributionItem(
+                    migrant_id=command.migrant_id,
+                    membership_number=command.membership_number,
+                    amount_minor=command.amount.amount_minor,
+                ),
+            ),
+        )
+        return self.record_contributions(actor, batch, original=command)
+
+    def record_contributions(
+        self,
+        actor: Actor,
+        command: c.RecordContributionBatch,
+        original: c.LedgerCommand | None = None,
+    ) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            for line in command.lines:
+                migrant = self.store.get(line.migrant_id, "case")
+                if not any(n == line.membership_number for n, _, _ in migrant.memberships):
+                    raise LedgerRefusal(
+                        f"{migrant.case_number} has no welfare-fund membership "
+                        f"{line.membership_number}"
+                    )
+            total = Money(
+                amount_minor=sum(line.amount_minor for line in command.lines),
+                currency=command.currency,
+            )
+            unit.book().post(
+                actor,
+                command.command_id,
+                TransferKind.CONTRIBUTION,
+                two_legs(BANK, CONTRIBUTIONS, total),
+                f"contributions {command.reference}",
+                occurred_at=c.value_day(command.received_on),
+                reference=command.reference,
+                contributions=tuple(
+                    e.ContributionLine(**line.model_dump()) for line in command.lines
+                ),
+            )
+            return {"transfer_id": str(command.command_id), "amount_minor": total.amount_minor}
+
+        return self._run(
+            actor, original or command, FUND_OFFICER + (Role.SYSTEM,), "record contributions", work
+        )
+
+    def record_grant(self, actor: Actor, command: c.RecordGrant) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            unit.book().post(
+                actor,
+                command.command_id,
+                TransferKind.GRANT,
+                two_legs(BANK, GRANTS, command.amount),
+                f"grant from {command.donor}",
+                occurred_at=c.value_day(command.received_on),
+                reference=command.reference,
+            )
+            return {"transfer_id": str(command.command_id)}
+
+        return self._run(actor, command, FUND_OFFICER, "record grants", work)
+
+    def post_correction(self, actor: Actor, command: c.PostCorrection) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            unit.book().post(
+                actor,
+                command.command_id,
+                TransferKind.CORRECTION,
+                command.legs,
+                f"correction: {command.reason}",
+                occurred_at=c.value_day(command.value_date),
+            )
+            return {"transfer_id": str(command.command_id)}
+
+        return self._run(actor, command, FUND_OFFICER, "post corrections", work)
+
+    # --- disbursements -------------------------------------------------------
+
+    def request_disbursement(
+        self,
+        actor: Actor,
+        command: c.RequestDisbursement,
+        on_behalf_of: Actor | None = None,
+        tracking: Tracking | None = None,
+    ) -> dict[str, Any]:
+        requester = on_behalf_of or actor
+
+        def work(unit: Unit) -> dict[str, Any]:
+            if self.store.exists(command.command_id):
+                raise LedgerRefusal(f"disbursement {command.command_id} already exists")
+            book = unit.book()
+            migrant = self.store.get(command.migrant_id, "case")
+            incident = None
+            if command.incident_id is not None:
+                incident = self.store.get(command.incident_id, "incident")
+                if incident.migrant_id != migrant.id:
+                    raise LedgerRefusal("the incident belongs to another case")
+            claim = unit.claim(claim_id(command.incident_id or migrant.id, command.category))
+            now = utcnow()
+            checks = self._eligibility(
+                book,
+                command.category,
+                command.amount,
+                now,
+                incident,
+                migrant,
+                claim,
+                command.command_id,
+            )
+            needed = approvers_needed(
+                book.policy, command.amount.amount_minor, command.amount.currency, exception=False
+            )
+            disbursement = Disbursement.start(
+                command.command_id,
+                e.DisbursementRequested,
+                actor,
+                book_id=self.book_id,
+                incident_id=command.incident_id,
+                migrant_id=migrant.id,
+                category=command.category,
+                amount=command.amount,
+                payee=command.payee,
+                justification=command.justification,
+                requested_by=requester.officer_id,
+                requested_by_role=requester.role,
+                assistance_request=on_behalf_of is not None and incident is not None,
+                eligibility=checks,
+                policy_version=book.policy.version,
+                approvers_needed=needed,
+                expires_at=now + timedelta(days=book.policy.expiry_days),
+            )
+            unit.add(disbursement)
+            book.reserve(
+                actor,
+                disbursement.reservation_id,
+                TransferKind.RESERVATION,
+                two_legs(BENEFIT_ACCOUNT[command.category], BANK, command.amount),
+                f"reserved for {command.category.value} to {command.payee}",
+                disbursement.id,
+            )
+            claim.add(actor, disbursement.id)
+            return {
+                "disbursement_id": str(disbursement.id),
+                "eligible": all(check.passed for check in checks),
+                "approvers_needed": needed,
+            }
+
+        return self._run(
+            actor, command, REQUESTERS, "request disbursements", work, tracking=tracking
+        )
+
+    def _eligibility(
+        self,
+        book: Book,
+        category,
+        amount: Money,
+        now,
+        incident,
+        migrant,
+        claim: Claim,
+        disbursement_id: UUID,
+    ) -> tuple[e.EligibilityCheck, ...]:
+        facts = ClaimFacts(
+            category=category,
+            amount_minor=amount.amount_minor,
+            currency=amount.currency,
+            requested_at=now,
+            incident_occurred_at=incident.occurred_at if incident is not None else None,
+            memberships=tuple(migrant.memberships),
+            other_claims_paid=claim.others(disbursement_id, "paid"),
+            other_claims_open=sum(claim.others(disbursement_id, s) for s in OPEN_CLAIM),
+        )
+        if incident is None:
+            # Benefits without an incident (reintegration grant, disability)
+            # are judged on membership now.
+            facts = ClaimFacts(**{**facts.__dict__, "incident_occurred_at": now})
+        return tuple(
+            e.EligibilityCheck(rule=x.rule, passed=x.passed, reason=x.reason)
+            for x in check_eligibility(book.policy, facts)
+        )
+
+    def approve(self, actor: Actor, command: c.ApproveDisbursement) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            d: Disbursement = unit.get(command.disbursement_id, "disbursement")
+            book = unit.book()
+            d.check_status("approve", DisbursementStatus.REQUESTED)
+            migrant = self.store.get(d.migrant_id, "case")
+            incident = self.store.get(d.incident_id, "incident") if d.incident_id else None
+            claim = unit.claim(claim_id(d.incident_id or d.migrant_id, d.category))
+            amount = Money(
+                amount_minor=command.amount_minor or d.requested_minor, currency=d.currency
+            )
+            checks = self._eligibility(
+                book, d.category, amount, d.requested_at, incident, migrant, claim, d.id
+            )
+            failed = [x for x in checks if not x.passed]
+            if failed and not command.humanitarian_exception:
+                reasons = "; ".join(f"{x.rule}: {x.reason}" for x in failed)
+                raise LedgerRefusal(
+                    f"eligibility failed ({reasons}); approve it only as a humanitarian "
+                    "exception with a written reason"
+                )
+            needed = approvers_needed(
+                book.policy, amount.amount_minor, amount.currency, command.humanitarian_exception
+            )
+            done = d.give_approval(
+                actor,
+                amount.amount_minor,
+                command.humanitarian_exception,
+                command.reason,
+                checks,
+                book.policy.version,
+                needed,
+            )
+            if done:
+                approved = Money(amount_minor=d.approved_minor, currency=d.currency)
+                expense = BENEFIT_ACCOUNT[d.category]
+                book.void_reservation(actor, d.reservation_id, "approved")
+                book.post(
+                    actor,
+                    d.approval_transfer_id,
+                    TransferKind.APPROVAL,
+                    two_legs(expense, APPROVED, approved),
+                    f"approved {d.category.value} for {d.payee}",
+                    disbursement_id=d.id,
+                )
+                book.reserve(
+                    actor,
+                    d.payable_id,
+                    TransferKind.RESERVATION,
+                    two_legs(APPROVED, BANK, approved),
+                    f"payable to {d.payee}",
+                    d.id,
+                )
+                claim.settle(actor, d.id, "approved")
+            return {
+                "disbursement_id": str(d.id),
+                "status": d.status.value,
+                "approvals": len(d.approvals),
+                "approvers_needed": d.approvers_needed,
+            }
+
+        return self._run(actor, command, FUND_OFFICER, "approve disbursements", work)
+
+    def reject(self, actor: Actor, command: c.RejectDisbursement) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            d: Disbursement = unit.get(command.disbursement_id, "disbursement")
+            book = unit.book()
+            d.reject(actor, command.reason, book.policy.version)
+            book.void_reservation(actor, d.reservation_id, f"rejected: {command.reason}")
+            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
+                actor, d.id, "rejected"
+            )
+            return {"disbursement_id": str(d.id), "status": d.status.value}
+
+        return self._run(actor, command, FUND_OFFICER, "reject disbursements", work)
+
+    def expire(self, actor: Actor, command: c.ExpireDisbursement, now=None) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            d: Disbursement = unit.get(command.disbursement_id, "disbursement")
+            book = unit.book()
+            was = d.expire(actor, now or utcnow())
+            if was is DisbursementStatus.REQUESTED:
+                book.void_reservation(actor, d.reservation_id, "expired")
+            else:
+                book.void_reservation(actor, d.payable_id, "expired")
+                book.post(
+                    actor,
+                    d.release_id,
+                    TransferKind.RELEASE,
+                    two_legs(
+                        APPROVED,
+                        BENEFIT_ACCOUNT[d.category],
+                        Money(amount_minor=d.approved_minor, currency=d.currency),
+                    ),
+                    f"approval lapsed unpaid: {d.payee}",
+                    disbursement_id=d.id,
+                )
+            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
+                actor, d.id, "expired"
+            )
+            return {"disbursement_id": str(d.id), "status": d.status.value}
+
+        return self._run(
+            actor, command, FUND_OFFICER + (Role.SYSTEM,), "expire disbursements", work
+        )
+
+    def pay(self, actor: Actor, command: c.PayDisbursement) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            d: Disbursement = unit.get(command.disbursement_id, "disbursement")
+            book = unit.book()
+            amount = command.amount_minor or d.approved_minor
+            payment_id, release_id, payable_id = d.payment_id, d.release_id, d.payable_id
+            paid_at = c.value_day(command.paid_on)
+            d.pay(actor, amount, command.channel, command.payment_reference, payment_id, paid_at)
+            book.post_reservation(
+                actor, payable_id, payment_id, amount, command.payment_reference, paid_at
+            )
+            if amount < d.approved_minor:
+                book.post(
+                    actor,
+                    release_id,
+                    TransferKind.RELEASE,
+                    two_legs(
+                        APPROVED,
+                        BENEFIT_ACCOUNT[d.category],
+                        Money(amount_minor=d.approved_minor - amount, currency=d.currency),
+                    ),
+                    f"approved but not paid: {d.payee}",
+                    occurred_at=paid_at,
+                    disbursement_id=d.id,
+                )
+            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
+                actor, d.id, "paid"
+            )
+            return {
+                "disbursement_id": str(d.id),
+                "transfer_id": str(payment_id),
+                "amount_minor": amount,
+            }
+
+        return self._run(actor, command, FUND_OFFICER, "pay disbursements", work)
+
+    def reverse(self, actor: Actor, command: c.ReverseTransfer) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            book = unit.book()
+            original = book.transfers.get(command.transfer_id)
+            if original is None:
+                raise NotFound(f"the fund has no posted transfer {command.transfer_id}")
+            if original.kind in (TransferKind.APPROVAL, TransferKind.RELEASE):
+                raise LedgerRefusal(
+                    "approvals and releases follow their disbursement: reverse its payment "
+                    "or let it expire"
+                )
+            memo = f"reversal: {command.reason}"
+            if original.kind is not TransferKind.PAYMENT:
+                book.reverse(actor, command.transfer_id, command.command_id, memo)
+                return {"reversal_id": str(command.command_id)}
+            assert original.disbursement_id is not None
+            d: Disbursement = unit.get(original.disbursement_id, "disbursement")
+            if d.payment_transfer_id != command.transfer_id:
+                raise LedgerRefusal("only the disbursement's current payment can be reversed")
+            if d.paid_minor < d.approved_minor:
+                raise LedgerRefusal(
+                    "this payment was partial; correct it with a correction transfer instead"
+                )
+            book.reverse(actor, command.transfer_id, command.command_id, memo, disbursement_id=d.id)
+            paid = Money(amount_minor=d.paid_minor, currency=d.currency)
+            d.payment_reversed(actor, command.command_id, command.reason)
+            # The money is back and still owed: reserve it again for a new payment.
+            book.reserve(
+                actor,
+                d.payable_id,
+                TransferKind.RESERVATION,
+                two_legs(APPROVED, BANK, paid),
+                f"payable again to {d.payee}",
+                d.id,
+            )
+            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
+                actor, d.id, "approved"
+            )
+            return {"reversal_id": str(command.command_id), "disbursement_id": str(d.id)}
+
+        return self._run(actor, command, FUND_OFFICER, "reverse transfers", work)
+
+    # --- reading -------------------------------------------------------------
+
+    def disbursement(self, disbursement_id: UUID) -> Disbursement:
+        return self.store.get(disbursement_id, "disbursement")

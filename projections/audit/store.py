@@ -1,0 +1,204 @@
+"""Where the auditor's data is read and kept: raw rows of the event store and
+the chain table beside it, in the same database, on SQLite or PostgreSQL.
+
+The composition root hands in a `connect()` that opens a plain DB-API
+connection (sqlite3 or psycopg) to the event store's database; nothing here
+reads settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from uuid import UUID
+
+from projections.audit.chain import GENESIS, ChainLink, StoredRow, extend
+
+EVENT_TABLES = {
+    "sqlite": ("stored_events", "rowid"),
+    "postgresql": ("msafiri_events", "notification_id"),
+}
+CHAIN_TABLE = "rm_audit_chain"
+CHAIN_COLUMNS = "position, originator_id, originator_version, link"
+
+
+class AuditStore:
+    def __init__(self, connect: Callable[[], Any], backend: str, page_size: int = 5000):
+        self._connect = connect
+        self.backend = backend
+        self.page_size = page_size
+        self.events_table, self.position_column = EVENT_TABLES[backend]
+        self.mark = "?" if backend == "sqlite" else "%s"
+
+    def connect(self) -> Any:
+        return self._connect()
+
+    # --- the event store, as stored -----------------------------------------
+
+    def rows(
+        self, after: int = 0, upto: int | None = None, conn: Any = None
+    ) -> Iterator[StoredRow]:
+        """Stored events in position order, read in keyset pages."""
+        own = conn is None
+        conn = conn or self.connect()
+        try:
+            while True:
+                pos, m = self.position_column, self.mark
+                sql = (
+                    f"SELECT {pos}, originator_id, originator_version, topic, state "
+                    f"FROM {self.events_table} WHERE {pos} > {m} "
+                    + (f"AND {pos} <= {m} " if upto is not None else "")
+                    + f"ORDER BY {pos} LIMIT {m}"
+                )
+                params = (
+                    (after, upto, self.page_size) if upto is not None else (after, self.page_size)
+                )
+                page = conn.execute(sql, params).fetchall()
+                if not page:
+                    return
+                for position, originator_id, version, topic, state in page:
+                    yield StoredRow(position, _uuid(originator_id), version, topic, bytes(state))
+                after = page[-1][0]
+        finally:
+            if own:
+                conn.close()
+
+    def max_position(self) -> int:
+        conn = self.connect()
+        try:
+            value = conn.execute(
+                f"SELECT MAX({self.position_column}) FROM {self.events_table}"
+            ).fetchone()[0]
+            return int(value or 0)
+        finally:
+            conn.close()
+
+    # --- the chain ----------------------------------------------------------
+
+    def chain(self, after: int = 0, conn: Any = None) -> Iterator[ChainLink]:
+        own = conn is None
+        conn = conn or self.connect()
+        try:
+            while True:
+                page = conn.execute(
+                    f"SELECT {CHAIN_COLUMNS} FROM {CHAIN_TABLE} "
+                    f"WHERE position > {self.mark} ORDER BY position LIMIT {self.mark}",
+                    (after, self.page_size),
+                ).fetchall()
+                if not page:
+                    return
+                for position, originator_id, version, link_hex in page:
+                    yield ChainLink(
+                        position, _uuid(originator_id), version, bytes.fromhex(link_hex)
+                    )
+                after = page[-1][0]
+        finally:
+            if own:
+                conn.close()
+
+    def head(self, conn: Any = None) -> ChainLink | None:
+        own = conn is None
+        conn = conn or self.connect()
+        try:
+            row = conn.execute(
+                f"SELECT {CHAIN_COLUMNS} FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            if own:
+                conn.close()
+        return None if row is None else _chain_link(row)
+
+    def link_at(self, position: int) -> ChainLink | None:
+        conn = self.connect()
+        try:
+            row = conn.execute(
+                f"SELECT {CHAIN_COLUMNS} FROM {CHAIN_TABLE} WHERE position = {self.mark}",
+                (position,),
+            ).fetchone()
+        finally:
+            conn.close()
+        return (
+            None if row is None else ChainLink(row[0], _uuid(row[1]), row[2], bytes.fromhex(row[3]))
+        )
+
+    def record_checkpoint(self) -> dict[str, Any]:
+        """Keep the head (position, hash, time) in the checkpoints table and
+        return it, for the auditor to keep outside Msafiri."""
+        head = self.head()
+        if head is None:
+            return {"position": 0, "head": GENESIS.hex(), "taken_at": _now_iso()}
+        record = {"position": head.position, "head": head.link.hex(), "taken_at": _now_iso()}
+        conn = self.connect()
+        try:
+            m = self.mark
+            if self.backend == "sqlite":
+                conn.execute("BEGIN IMMEDIATE")
+            exists = conn.execute(
+                f"SELECT 1 FROM rm_audit_checkpoints WHERE position = {m}", (head.position,)
+            ).fetchone()
+            if not exists:
+                conn.execute(
+                    f"INSERT INTO rm_audit_checkpoints (position, head, taken_at) "
+                    f"VALUES ({m}, {m}, {m})",
+                    (record["position"], record["head"], record["taken_at"]),
+                )
+            conn.execute("COMMIT") if self.backend == "sqlite" else conn.commit()
+        finally:
+            conn.close()
+        return record
+
+    def extend_chain(self, batch: int | None = None) -> int:
+        """Chain the events stored since the head, one page per transaction.
+
+        Exactly once: the page's links and the new head are one transaction
+        (the head *is* the chain's last row), and the position is its primary
+        key, so a crash rolls back and a racing second writer fails on the
+        key instead of chaining twice."""
+        batch = batch or self.page_size
+        added = 0
+        conn = self.connect()
+        try:
+            while True:
+                if self.backend == "sqlite":
+                    conn.execute("BEGIN IMMEDIATE")
+                head = self.head(conn)
+                previous, after = (head.link, head.position) if head else (GENESIS, 0)
+                rows = []
+                for row in self.rows(after=after, conn=conn):
+                    rows.append(row)
+                    if len(rows) >= batch:
+                        break
+                if not rows:
+                    conn.rollback() if self.backend != "sqlite" else conn.execute("ROLLBACK")
+                    return added
+                links = list(extend(previous, rows))
+                m = self.mark
+                conn.cursor().executemany(
+                    f"INSERT INTO {CHAIN_TABLE} ({CHAIN_COLUMNS}) VALUES ({m}, {m}, {m}, {m})",
+                    [_chain_row(x) for x in links],
+                )
+                if self.backend == "sqlite":
+                    conn.execute("COMMIT")
+                else:
+                    conn.commit()
+                added += len(links)
+        finally:
+            conn.close()
+
+
+def _uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
+
+
+def _chain_link(row: Any) -> ChainLink:
+    return ChainLink(row[0], _uuid(row[1]), row[2], bytes.fromhex(row[3]))
+
+
+def _chain_row(link: ChainLink) -> tuple:
+    return (link.position, str(link.originator_id), link.originator_version, link.link.hex())
+
+
+def _now_iso() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(tz=UTC).isoformat()

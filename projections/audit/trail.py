@@ -1,0 +1,160 @@
+"""The trail an auditor reads: every event with its position, who, when and
+its chain link - as JSON Lines, filtered by officer, role, time or type, or as
+the state of a record as of a position or a date."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.model import DomainEvent
+from domain.persistence import EventStore
+from projections.audit.chain import StoredRow
+from projections.audit.store import AuditStore
+
+
+def event_type(topic: str) -> str:
+    return topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+
+
+def trail_line(store: EventStore, row: StoredRow, link: bytes | None) -> dict[str, Any]:
+    """One event as an auditor's export line. `stored_state_b64` is the exact
+    stored bytes, so the chain can be recomputed from the export alone."""
+    event: DomainEvent = store.mapper.to_domain_event(_as_stored(row))
+    payload = event.model_dump(mode="json")
+    for key in ("originator_id", "originator_version", "timestamp", "actor_id", "actor_role"):
+        payload.pop(key, None)
+    occurred = payload.pop("occurred_at", None)
+    return {
+        "position": row.position,
+        "event_id": row.event_id,
+        "aggregate_id": str(row.originator_id),
+        "version": row.originator_version,
+        "type": event_type(row.topic),
+        "topic": row.topic,
+        "actor_id": str(event.actor_id),
+        "actor_role": event.actor_role.value,
+        "recorded_at": event.timestamp.isoformat(),
+        "occurred_at": occurred,
+        "payload": payload,
+        "stored_state_b64": base64.b64encode(row.state).decode(),
+        "chain_link": link.hex() if link is not None else None,
+    }
+
+
+def _as_stored(row: StoredRow):
+    from eventsourcing.persistence import StoredEvent
+
+    return StoredEvent(
+        originator_id=row.originator_id,
+        originator_version=row.originator_version,
+        topic=row.topic,
+        state=row.state,
+    )
+
+
+def export_lines(
+    store: EventStore,
+    audit: AuditStore,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Every event in order with its chain link (None past the chain's head)."""
+    links = audit.chain()
+    link = next(links, None)
+    for row in audit.rows():
+        while link is not None and link.position < row.position:
+            link = next(links, None)
+        line = trail_line(store, row, link.link if link and link.position == row.position else None)
+        if progress:
+            progress(1)
+        if keep is None or keep(line):
+            yield line
+
+
+def case_filter(migrant_id: UUID) -> Callable[[dict[str, Any]], bool]:
+    """Everything about one migrant: the case, its incidents and the fund's
+    requests and payments for them (for a migrant's own request)."""
+    related = {str(migrant_id)}
+
+    def keep(line: dict[str, Any]) -> bool:
+        if line["aggregate_id"] in related:
+            return True
+        if line["payload"].get("migrant_id") == str(migrant_id):
+            related.add(line["aggregate_id"])
+            return True
+        return False
+
+    return keep
+
+
+@dataclass(frozen=True)
+class WhoFilter:
+    officer_id: UUID | None = None
+    role: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    event_type: str | None = None
+
+    def __call__(self, line: dict[str, Any]) -> bool:
+        if self.officer_id and line["actor_id"] != str(self.officer_id):
+            return False
+        if self.role and line["actor_role"] != self.role:
+            return False
+        if self.event_type and line["type"] != self.event_type:
+            return False
+        recorded = datetime.fromisoformat(line["recorded_at"])
+        if self.since and recorded < self.since:
+            return False
+        return not (self.until and recorded > self.until)
+
+
+def version_as_of(
+    store: EventStore,
+    audit: AuditStore,
+    aggregate_id: UUID,
+    position: int | None = None,
+    moment: datetime | None = None,
+) -> int:
+    """The aggregate's last version at a log position or a recorded time
+    (0: it did not exist yet)."""
+    version = 0
+    for event in store.events.get(aggregate_id):
+        if moment is not None and event.timestamp > moment:
+            break
+        version = event.originator_version
+    if position is not None:
+        conn = audit.connect()
+        try:
+            m = audit.mark
+            row = conn.execute(
+                f"SELECT MAX(originator_version) FROM {audit.events_table} "
+                f"WHERE originator_id = {m} AND {audit.position_column} <= {m}",
+                (_id_param(audit, aggregate_id), position),
+            ).fetchone()
+        finally:
+            conn.close()
+        version = min(version, int(row[0] or 0))
+    return version
+
+
+def _id_param(audit: AuditStore, aggregate_id: UUID) -> Any:
+    # The SQLite recorder stores ids as 32 hex digits; PostgreSQL as uuid.
+    return aggregate_id.hex if audit.backend == "sqlite" else aggregate_id
+
+
+def state_as_of(
+    store: EventStore,
+    audit: AuditStore,
+    aggregate_id: UUID,
+    position: int | None = None,
+    moment: datetime | None = None,
+) -> Any:
+    version = version_as_of(store, audit, aggregate_id, position, moment)
+    if version == 0:
+        return None
+    return store.repository.get(aggregate_id, version=version)

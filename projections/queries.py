@@ -1,0 +1,669 @@
+"""The read API every screen and report uses. Reads read models only.
+
+All lists are keyset-paged: a call returns `Page(rows, after)`; pass `after`
+back to get the next page (None when there is no more). `after` is an opaque
+string. `limit` is bounded (1..500). Ids are UUID strings; times are ISO 8601
+UTC text ("2026-11-01T08:00:00.000000Z"), dates "YYYY-MM-DD"; money is
+integer minor units with its currency.
+
+    q = read_models.queries
+    page = q.search_cases("wanjiru", stage="on_site")
+    case = q.get_case(page.rows[0].migrant_id)       # or q.get_case("MS-K3F2Q-7XWPA")
+    q.case_timeline(case.migrant_id).rows            # oldest first
+    q.list_incidents(open=True, country="SA")        # newest first
+    q.migrant_statistics(by=("sex", "destination"))  # [{sex, destination, migrants}]
+    q.approval_queue().rows                          # pending fund requests, oldest first
+    q.fund_balances()                                # posted / pending / available
+    q.status()                                       # position and lag per projection
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Generic, TypeVar
+
+from projections.db import ReadModelDb
+from projections.terms import compact, prefix_range, query_prefixes
+
+T = TypeVar("T")
+SEP = "\x1f"
+LIMIT_MAX = 500
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    rows: list[T]
+    after: str | None  # pass back for the next page; None: this was the last
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    migrant_id: str
+    case_number: str
+    full_name: str
+    sex: str
+    date_of_birth: str
+    age_band: str  # at registration
+    county: str
+    national_id: str | None
+    passport_number: str | None
+    phone: str
+    education: str
+    stage: str  # pre_departure, departed, on_site, returned, reintegration, closed
+    cycle: int
+    destination: str  # ISO country code, "" before a contract
+    employer: str
+    sector: str
+    job_title: str
+    wage_minor: int | None
+    wage_currency: str | None
+    membership_number: str | None
+    open_incidents: int
+    incidents: int
+    assigned_officer_id: str
+    registered_at: str
+    last_activity_at: str  # latest 'occurred' time of the case or its incidents
+    version: int
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    notification_id: int  # position in the log: the order of the timeline
+    subject: str  # "case", "incident" or "fund"
+    subject_id: str
+    event_type: str
+    actor_id: str
+    actor_role: str
+    actor_name: str | None  # from the officers read model; None for the system
+    recorded_at: str
+    occurred_at: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    incident_id: str
+    migrant_id: str
+    case_number: str
+    full_name: str
+    sex: str
+    category: str
+    gbv_subtype: str | None
+    severity: str
+    status: str
+    is_open: bool
+    country: str
+    channel: str
+    occurred_at: str
+    reported_at: str
+    recorded_at: str
+    assistance_status: str  # none, requested, provided, paid, rejected, expired
+    assistance_requests: int
+    closed_at: str | None
+    last_activity_at: str
+    reported_by: str
+
+
+@dataclass(frozen=True)
+class Officer:
+    officer_id: str
+    username: str
+    full_name: str
+    station: str
+    roles: tuple[str, ...]
+    active: bool
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    name: str
+    position: int
+    head: int  # the log's last notification id
+    lag: int  # head - position
+    failed_id: int | None  # the event it stopped at, if it failed
+    error: str | None
+
+
+@dataclass(frozen=True)
+class AccountBalance:
+    account: str
+    currency: str
+    type: str
+    posted_minor: int  # on the account's normal side (assets: debits - credits)
+    pending_minor: int
+    available_minor: int  # posted less every reservation against it
+    closed: bool
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    notification_id: int
+    line: int
+    transfer_id: str
+    kind: str
+    account: str
+    currency: str
+    debit_minor: int
+    credit_minor: int
+    memo: str
+    value_at: str
+    recorded_at: str
+    disbursement_id: str | None
+    reference: str | None
+    reverses: str | None
+    actor_id: str
+
+
+@dataclass(frozen=True)
+class DisbursementRow:
+    disbursement_id: str
+    migrant_id: str
+    incident_id: str | None
+    case_number: str
+    full_name: str
+    sex: str
+    category: str
+    amount_minor: int
+    currency: str
+    payee: str
+    justification: str
+    requested_by: str
+    requested_by_role: str
+    assistance_request: bool
+    requested_at: str
+    expires_at: str
+    eligibility: list  # [{"rule", "passed", "reason"}], latest check
+    eligible: bool
+    approvers_needed: int
+    approvals: list  # [{"officer_id", "amount_minor", "humanitarian_exception", "reason", "at"}]
+    approvals_given: int
+    status: str  # requested, approved, paid, rejected, expired
+    approved_minor: int | None
+    paid_minor: int | None
+    payment_reference: str | None
+    decision_reason: str | None
+    last_activity_at: str
+
+
+def _columns(cls: type) -> list[str]:
+    return [f.name for f in fields(cls)]
+
+
+CASE_COLS = _columns(CaseRow)
+JOURNAL_COLS = _columns(JournalLine)
+DISBURSEMENT_COLS = _columns(DisbursementRow)
+DISBURSEMENT_DIMENSIONS = ("category", "sex", "status", "currency")
+DEBIT_NORMAL = ("asset", "expense")
+INCIDENT_COLS = _columns(IncidentRow)
+MIGRANT_DIMENSIONS = ("sex", "destination", "sector", "stage")
+INCIDENT_DIMENSIONS = ("category", "country", "sex")
+
+
+def _bounded(limit: int) -> int:
+    return max(1, min(int(limit), LIMIT_MAX))
+
+
+def _split(after: str | None) -> tuple[str, str] | None:
+    if not after:
+        return None
+    key, _, ident = after.partition(SEP)
+    return key, ident
+
+
+class Queries:
+    """Thread-safe: each thread gets its own connection."""
+
+    def __init__(self, connect: Callable[[], ReadModelDb], projection_names: Sequence[str] = ()):
+        self._connect = connect
+        self._local = threading.local()
+        self._all: list[ReadModelDb] = []
+        self._lock = threading.Lock()
+        self.projection_names = tuple(projection_names)
+
+    @property
+    def db(self) -> ReadModelDb:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # --- cases --------------------------------------------------------------
+
+    def search_cases(
+        self,
+        text: str = "",
+        stage: str | None = None,
+        destination: str | None = None,
+        open_incidents: bool | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[CaseRow]:
+        """Cases whose name (from any word on), case number, national id,
+        passport or phone starts with `text`; all cases by name when empty.
+        Filters narrow it; ordered by the matched term (by name when empty)."""
+        limit = _bounded(limit)
+        prefixes = query_prefixes(text)
+        if not prefixes:
+            filters, params = self._case_filters(stage, destination, open_incidents, "c")
+            return self._browse(filters, params, after, limit)
+        # Stage and destination are on the search terms themselves (indexed).
+        filters, params = self._case_filters(stage, destination, open_incidents, "s")
+        cursor = _split(after)
+        found: list[tuple[str, str, tuple]] = []
+        # Entries beyond the last one fetched by a query that had more are unknown.
+        boundary: tuple[str, str] | None = None
+        cols = ", ".join(f"c.{c}" for c in CASE_COLS)
+        for prefix in prefixes:
+            low, high = prefix_range(prefix)
+            where = ["s.term >= ?", "s.term < ?", *filters]
+            args: list[Any] = [low, high, *params]
+            if cursor:
+                where.append("(s.term > ? OR (s.term = ? AND s.migrant_id > ?))")
+                args += [cursor[0], cursor[0], cursor[1]]
+            rows = self.db.fetchall(
+                f"SELECT s.term, {cols} FROM rm_case_search s "
+                "JOIN rm_cases c ON c.migrant_id = s.migrant_id "
+                f"WHERE {' AND '.join(where)} ORDER BY s.term, s.migrant_id LIMIT ?",
+                (*args, limit + 1),
+            )
+            found += [(row[0], row[1], row[1:]) for row in rows]
+            if len(rows) > limit:
+                end = (rows[-1][0], rows[-1][1])
+                boundary = end if boundary is None else min(boundary, end)
+        found.sort(key=lambda item: (item[0], item[1]))
+        seen: set[str] = set()
+        out: list[CaseRow] = []
+        last: tuple[str, str] | None = None
+        consumed = 0
+        for term, migrant_id, row in found:
+            if len(out) == limit or (boundary is not None and (term, migrant_id) >= boundary):
+                break
+            consumed += 1
+            last = (term, migrant_id)
+            if migrant_id not in seen:
+                seen.add(migrant_id)
+                out.append(CaseRow(*row))
+        more = boundary is not None or consumed < len(found)
+        return Page(out, f"{last[0]}{SEP}{last[1]}" if more and last else None)
+
+    def _case_filters(self, stage, destination, open_incidents, table) -> tuple[list[str], list]:
+        filters: list[str] = []
+        params: list[Any] = []
+        if stage:
+            filters.append(f"{table}.stage = ?")
+            params.append(stage)
+        if destination:
+            filters.append(f"{table}.destination = ?")
+            params.append(destination.upper())
+        if open_incidents is True:
+            filters.append("c.open_incidents > 0")
+        elif open_incidents is False:
+            filters.append("c.open_incidents = 0")
+        return filters, params
+
+    def _browse(self, filters, params, after, limit) -> Page[CaseRow]:
+        where, args = list(filters), list(params)
+        cursor = _split(after)
+        if cursor:
+            where.append("(c.name_key > ? OR (c.name_key = ? AND c.migrant_id > ?))")
+            args += [cursor[0], cursor[0], cursor[1]]
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        cols = ", ".join(f"c.{c}" for c in CASE_COLS)
+        rows = self.db.fetchall(
+            f"SELECT c.name_key, {cols} FROM rm_cases c {clause} "
+            "ORDER BY c.name_key, c.migrant_id LIMIT ?",
+            (*args, limit + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        after_next = f"{rows[-1][0]}{SEP}{rows[-1][1]}" if more else None
+        return Page([CaseRow(*r[1:]) for r in rows], after_next)
+
+    def get_case(self, migrant_id_or_case_number: str) -> CaseRow | None:
+        key = migrant_id_or_case_number.strip()
+        cols = ", ".join(CASE_COLS)
+        row = self.db.fetchone(f"SELECT {cols} FROM rm_cases WHERE migrant_id = ?", (key,))
+        if row is None and compact(key).startswith("ms"):
+            row = self.db.fetchone(
+                f"SELECT {cols} FROM rm_cases WHERE migrant_id = "
+                "(SELECT migrant_id FROM rm_case_search WHERE term = ? LIMIT 1)",
+                (compact(key),),
+            )
+        return CaseRow(*row) if row else None
+
+    def count_cases(self, stage: str | None = None) -> int:
+        if stage:
+            row = self.db.fetchone("SELECT COUNT(*) FROM rm_cases WHERE stage = ?", (stage,))
+        else:
+            row = self.db.fetchone("SELECT COUNT(*) FROM rm_cases")
+        return int(row[0]) if row else 0
+
+    def case_timeline(
+        self, migrant_id: str, after: str | None = None, limit: int = 200
+    ) -> Page[TimelineEntry]:
+        """Every event of the case, its incidents and fund requests, oldest first."""
+        limit = _bounded(limit)
+        start = int(after) if after else 0
+        rows = self.db.fetchall(
+            "SELECT t.notification_id, t.subject, t.subject_id, t.event_type, t.actor_id, "
+            "t.actor_role, o.full_name, t.recorded_at, t.occurred_at, t.summary "
+            "FROM rm_timeline t LEFT JOIN rm_officers o ON o.officer_id = t.actor_id "
+            "WHERE t.migrant_id = ? AND t.notification_id > ? "
+            "ORDER BY t.notification_id LIMIT ?",
+            (migrant_id, start, limit + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page([TimelineEntry(*r) for r in rows], str(rows[-1][0]) if more else None)
+
+    # --- incidents ----------------------------------------------------------
+
+    def list_incidents(
+        self,
+        open: bool | None = None,
+        migrant_id: str | None = None,
+        country: str | None = None,
+        category: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> Page[IncidentRow]:
+        """Incidents, most recently occurred first."""
+        limit = _bounded(limit)
+        where: list[str] = []
+        args: list[Any] = []
+        for clause, value in (
+            ("is_open = ?", None if open is None else int(open)),
+            ("migrant_id = ?", migrant_id),
+            ("country = ?", country.upper() if country else None),
+            ("category = ?", category),
+        ):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        cursor = _split(after)
+        if cursor:
+            where.append("(occurred_at < ? OR (occurred_at = ? AND incident_id < ?))")
+            args += [cursor[0], cursor[0], cursor[1]]
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.fetchall(
+            f"SELECT {', '.join(INCIDENT_COLS)} FROM rm_incidents {clause} "
+            "ORDER BY occurred_at DESC, incident_id DESC LIMIT ?",
+            (*args, limit + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [_incident(r) for r in rows]
+        last = items[-1] if items else None
+        return Page(items, f"{last.occurred_at}{SEP}{last.incident_id}" if more and last else None)
+
+    def get_incident(self, incident_id: str) -> IncidentRow | None:
+        row = self.db.fetchone(
+            f"SELECT {', '.join(INCIDENT_COLS)} FROM rm_incidents WHERE incident_id = ?",
+            (incident_id,),
+        )
+        return _incident(row) if row else None
+
+    # --- statistics ---------------------------------------------------------
+
+    def migrant_statistics(
+        self, by: Sequence[str] = MIGRANT_DIMENSIONS, **where: str
+    ) -> list[dict[str, Any]]:
+        """Migrants counted by any of sex, destination, sector, stage, e.g.
+        by=("sex", "stage"), destination="SA"."""
+        return self._grouped("rm_stats_migrants", MIGRANT_DIMENSIONS, ("migrants",), by, where)
+
+    def incident_statistics(
+        self, by: Sequence[str] = INCIDENT_DIMENSIONS, **where: str
+    ) -> list[dict[str, Any]]:
+        """Incidents (and those still open) by any of category, country, sex."""
+        return self._grouped(
+            "rm_stats_incidents",
+            INCIDENT_DIMENSIONS,
+            ("incidents", "open_incidents"),
+            by,
+            where,
+        )
+
+    def _grouped(self, table, dimensions, measures, by, where) -> list[dict[str, Any]]:
+        by = tuple(by)
+        unknown = [d for d in (*by, *where) if d not in dimensions]
+        if unknown:
+            raise ValueError(f"unknown dimension {unknown[0]!r}; choose from {dimensions}")
+        sums = ", ".join(f"SUM({m})" for m in measures)
+        select = ", ".join((*by, sums)) if by else sums
+        clause = " AND ".join(f"{d} = ?" for d in where)
+        group = f" GROUP BY {', '.join(by)} ORDER BY {', '.join(by)}" if by else ""
+        rows = self.db.fetchall(
+            f"SELECT {select} FROM {table}{' WHERE ' + clause if clause else ''}{group}",
+            tuple(where.values()),
+        )
+        names = (*by, *measures)
+        return [
+            {n: (int(v or 0) if n in measures else v) for n, v in zip(names, r, strict=True)}
+            for r in rows
+            if not all(v is None for v in r)
+        ]
+
+    def disbursement_statistics(
+        self, by: Sequence[str] = DISBURSEMENT_DIMENSIONS, **where: str
+    ) -> list[dict[str, Any]]:
+        """Disbursement requests and their amounts (paid, else approved, else
+        requested; minor units) by any of category, sex, status, currency."""
+        return self._grouped(
+            "rm_stats_disbursements",
+            DISBURSEMENT_DIMENSIONS,
+            ("disbursements", "amount_minor"),
+            by,
+            where,
+        )
+
+    # --- the fund -----------------------------------------------------------
+
+    def fund_balances(self, currency: str | None = None) -> list[AccountBalance]:
+        """Every account with posted, pending and available balances."""
+        where = " WHERE currency = ?" if currency else ""
+        rows = self.db.fetchall(
+            "SELECT account, currency, type, debits_posted, credits_posted, debits_pending, "
+            f"credits_pending, closed FROM rm_fund_accounts{where} ORDER BY account, currency",
+            (currency,) if currency else (),
+        )
+        out = []
+        for account, cur, type_, dp, cp, dpend, cpend, closed in rows:
+            sign = 1 if type_ in DEBIT_NORMAL else -1
+            available = dp - cp - cpend if sign == 1 else cp - dp - dpend
+            out.append(
+                AccountBalance(
+                    account,
+                    cur,
+                    type_,
+                    sign * (dp - cp),
+                    sign * (dpend - cpend),
+                    available,
+                    bool(closed),
+                )
+            )
+        return out
+
+    def journal(
+        self,
+        account: str | None = None,
+        currency: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page[JournalLine]:
+        """Posted journal lines in log order, optionally of one account."""
+        limit = _bounded(limit)
+        where, args = [], []
+        if account:
+            where.append("account = ?")
+            args.append(account)
+        if currency:
+            where.append("currency = ?")
+            args.append(currency)
+        cursor = _split(after)
+        if cursor:
+            where.append("(notification_id > ? OR (notification_id = ? AND line > ?))")
+            args += [int(cursor[0]), int(cursor[0]), int(cursor[1])]
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.fetchall(
+            f"SELECT {', '.join(JOURNAL_COLS)} FROM rm_fund_journal{clause} "
+            "ORDER BY notification_id, line LIMIT ?",
+            (*args, limit + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(
+            [JournalLine(*r) for r in rows], f"{rows[-1][0]}{SEP}{rows[-1][1]}" if more else None
+        )
+
+    def monthly_flows(
+        self, accounts: Sequence[str], since_month: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Posted movement per month of value date on the given accounts (e.g.
+        the benefit expense accounts): [{month "YYYY-MM", account, currency,
+        debit_minor, credit_minor}], oldest month first. A reversal is a
+        credit in its own month."""
+        if not accounts:
+            return []
+        # Exact account names: the (account, currency, ...) index serves it
+        # under any collation.
+        where = [f"account IN ({', '.join('?' for _ in accounts)})"]
+        args: list[Any] = list(accounts)
+        if since_month:
+            where.append("value_at >= ?")
+            args.append(since_month)
+        rows = self.db.fetchall(
+            "SELECT substr(value_at, 1, 7), account, currency, SUM(debit_minor), "
+            f"SUM(credit_minor) FROM rm_fund_journal WHERE {' AND '.join(where)} "
+            "GROUP BY substr(value_at, 1, 7), account, currency ORDER BY 1, 2, 3",
+            tuple(args),
+        )
+        names = ("month", "account", "currency", "debit_minor", "credit_minor")
+        return [dict(zip(names, (*r[:3], int(r[3]), int(r[4])), strict=True)) for r in rows]
+
+    def contributions(self, migrant_id: str) -> list[dict[str, Any]]:
+        """A member's contributions per membership and currency (reversed ones excluded)."""
+        rows = self.db.fetchall(
+            "SELECT membership_number, currency, SUM(amount_minor), COUNT(*), MAX(paid_at) "
+            "FROM rm_fund_contributions WHERE migrant_id = ? AND reversed = 0 "
+            "GROUP BY membership_number, currency ORDER BY membership_number, currency",
+            (migrant_id,),
+        )
+        return [
+            {
+                "membership_number": r[0],
+                "currency": r[1],
+                "amount_minor": int(r[2]),
+                "payments": int(r[3]),
+                "last_paid_at": r[4],
+            }
+            for r in rows
+        ]
+
+    def approval_queue(
+        self, status: str = "requested", after: str | None = None, limit: int = 50
+    ) -> Page[DisbursementRow]:
+        """Disbursement requests in a status, oldest first: "requested" is the
+        approval queue, "approved" the payment queue."""
+        limit = _bounded(limit)
+        where, args = ["status = ?"], [status]
+        cursor = _split(after)
+        if cursor:
+            where.append("(requested_at > ? OR (requested_at = ? AND disbursement_id > ?))")
+            args += [cursor[0], cursor[0], cursor[1]]
+        rows = self.db.fetchall(
+            f"SELECT {', '.join(DISBURSEMENT_COLS)} FROM rm_disbursements "
+            f"WHERE {' AND '.join(where)} ORDER BY requested_at, disbursement_id LIMIT ?",
+            (*args, limit + 1),
+        )
+        more = len(rows) > limit
+        items = [_disbursement(r) for r in rows[:limit]]
+        last = items[-1] if items else None
+        return Page(
+            items, f"{last.requested_at}{SEP}{last.disbursement_id}" if more and last else None
+        )
+
+    def get_disbursement(self, disbursement_id: str) -> DisbursementRow | None:
+        row = self.db.fetchone(
+            f"SELECT {', '.join(DISBURSEMENT_COLS)} FROM rm_disbursements "
+            "WHERE disbursement_id = ?",
+            (disbursement_id,),
+        )
+        return _disbursement(row) if row else None
+
+    def case_disbursements(self, migrant_id: str) -> list[DisbursementRow]:
+        rows = self.db.fetchall(
+            f"SELECT {', '.join(DISBURSEMENT_COLS)} FROM rm_disbursements "
+            "WHERE migrant_id = ? ORDER BY requested_at, disbursement_id",
+            (migrant_id,),
+        )
+        return [_disbursement(r) for r in rows]
+
+    # --- officers -----------------------------------------------------------
+
+    def officers(self) -> list[Officer]:
+        rows = self.db.fetchall(
+            "SELECT officer_id, username, full_name, station, roles, active FROM rm_officers "
+            "ORDER BY username"
+        )
+        return [_officer(r) for r in rows]
+
+    def officer(self, officer_id: str) -> Officer | None:
+        row = self.db.fetchone(
+            "SELECT officer_id, username, full_name, station, roles, active FROM rm_officers "
+            "WHERE officer_id = ?",
+            (officer_id,),
+        )
+        return _officer(row) if row else None
+
+    # --- projections --------------------------------------------------------
+
+    def status(self) -> list[ProjectionStatus]:
+        """Position and lag of every projection (lag 0: up to date)."""
+        head = self.db.max_notification_id()
+        rows = {
+            r[0]: r
+            for r in self.db.fetchall(
+                "SELECT projection, position, failed_id, error FROM rm_tracking"
+            )
+        }
+        names = self.projection_names or tuple(sorted(rows))
+        out = []
+        for name in names:
+            _, position, failed_id, error = rows.get(name, (name, 0, None, None))
+            position = int(position)
+            out.append(ProjectionStatus(name, position, head, head - position, failed_id, error))
+        return out
+
+
+def _incident(row: tuple) -> IncidentRow:
+    values = dict(zip(INCIDENT_COLS, row, strict=True))
+    values["is_open"] = bool(values["is_open"])
+    return IncidentRow(**values)
+
+
+def _disbursement(row: tuple) -> DisbursementRow:
+    values = dict(zip(DISBURSEMENT_COLS, row, strict=True))
+    values["eligibility"] = json.loads(values["eligibility"])
+    values["approvals"] = json.loads(values["approvals"])
+    values["eligible"] = bool(values["eligible"])
+    values["assistance_request"] = bool(values["assistance_request"])
+    return DisbursementRow(**values)
+
+
+def _officer(row: tuple) -> Officer:
+    return Officer(
+        row[0], row[1], row[2], row[3], tuple(filter(None, row[4].split(","))), bool(row[5])
+    )

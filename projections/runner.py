@@ -1,0 +1,306 @@
+"""Msafiri's projection runner: batched and exactly once.
+
+Per page of the notification log (keyset: id > position, LIMIT batch), each
+projection applies all the page's events it cares about and moves its row in
+`rm_tracking` to the page's last id - in ONE transaction of the read-model
+connection. A crash anywhere leaves either the whole page applied with its
+position, or nothing: no event is lost or applied twice.
+
+The page is read and decoded once and given to every projection; a
+projection that is behind the others (just rebuilt) gets only what it has
+not seen. Two runners (the TUI's and a `projections run` worker) may run at
+once: each transaction re-reads and locks the tracking row and gives up if
+someone else moved it.
+
+A projection that raises on an event is applied event by event up to that
+event, stops there (its position is the event before), and records the
+notification id and the error in `rm_tracking`; the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from projections.base import Projection
+from projections.db import ReadModelDb
+from projections.log import Decoder, Record, read_page
+
+log = logging.getLogger(__name__)
+
+
+# After a catch-up this long, checkpoint SQLite's WAL (see ReadModelDb).
+CHECKPOINT_AFTER_EVENTS = 50_000
+
+
+class PositionMoved(Exception):
+    """Another runner applied this page first; re-read and go on."""
+
+
+@dataclass(frozen=True)
+class Tracking:
+    projection: str
+    position: int
+    failed_id: int | None
+    error: str | None
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Errors of the connection, not of a projection: retry, never stop on them."""
+    errors: list[type[BaseException]] = [sqlite3.OperationalError]
+    try:
+        import psycopg
+
+        errors.append(psycopg.OperationalError)
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    return tuple(errors)
+
+
+class Runner:
+    def __init__(
+        self,
+        db: ReadModelDb,
+        projections: Sequence[Projection],
+        decoder: Decoder,
+        batch_size: int,
+    ):
+        assert batch_size >= 1
+        self.db = db
+        self.projections = {p.name: p for p in projections}
+        self.decoder = decoder
+        self.batch_size = batch_size
+        # Projections that failed in this runner: skipped until it restarts.
+        self.stopped: set[str] = set()
+        self._ensure_tracking_rows()
+
+    def _ensure_tracking_rows(self) -> None:
+        known = {row[0] for row in self.db.fetchall("SELECT projection FROM rm_tracking")}
+        missing = [name for name in self.projections if name not in known]
+        if missing:
+            with self.db.transaction():
+                self.db.executemany(
+                    "INSERT INTO rm_tracking (projection, position) VALUES (?, 0) "
+                    "ON CONFLICT (projection) DO NOTHING",
+                    [(name,) for name in missing],
+                )
+
+    def tracking(self) -> dict[str, Tracking]:
+        rows = self.db.fetchall("SELECT projection, position, failed_id, error FROM rm_tracking")
+        return {
+            r[0]: Tracking(r[0], int(r[1]), r[2], r[3]) for r in rows if r[0] in self.projections
+        }
+
+    def run_once(
+        self,
+        names: Sequence[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        until: int | None = None,
+    ) -> int:
+        """Catch the projections up with the log as it is now; returns the
+        number of log entries read. `progress(position, head)` after each page."""
+        wanted = [n for n in (names or self.projections) if n not in self.stopped]
+        head = until if until is not None else self.db.max_notification_id()
+        read = self._run(wanted, head, progress)
+        if read >= CHECKPOINT_AFTER_EVENTS:
+            self.db.checkpoint()
+        return read
+
+    def _run(
+        self, wanted: list[str], head: int, progress: Callable[[int, int], None] | None
+    ) -> int:
+        read = 0
+        while True:
+            positions = {n: t.position for n, t in self.tracking().items() if n in wanted}
+            active = [n for n in wanted if n not in self.stopped and positions[n] < head]
+            if not active:
+                return read
+            start = min(positions[n] for n in active)
+            rows = read_page(self.db, start, min(self.batch_size, head - start))
+            if not rows:
+                return read
+            read += len(rows)
+            # Only the events some projection reads are decoded.
+            needed = frozenset().union(*(self.projections[n].types for n in active))
+            records = self.decoder.decode_page(rows, needed)
+            last = rows[-1][0]
+            behind = [n for n in active if positions[n] < last]
+            # The usual case: every projection at the same position, one
+            # transaction (one commit) for all of them.
+            together = [n for n in behind if positions[n] == start]
+            if len(together) > 1 and self._apply_together(together, records, start, last):
+                behind = [n for n in behind if n not in together]
+            for name in behind:
+                self._apply_page(self.projections[name], records, positions[name], last)
+            if progress:
+                progress(last, head)
+
+    def _apply_together(
+        self, names: list[str], records: list[Record], position: int, last: int
+    ) -> bool:
+        """Apply the page to several projections at `position` in ONE
+        transaction. False when that failed (a projection raised, or another
+        runner moved one of them): the caller then goes projection by
+        projection, which isolates a failing one."""
+        db = self.db
+        try:
+            with db.transaction():
+                lock = " FOR UPDATE" if db.is_postgres else ""
+                marks = ", ".join("?" for _ in names)
+                found = db.fetchall(
+                    f"SELECT projection, position FROM rm_tracking "
+                    f"WHERE projection IN ({marks}){lock}",
+                    names,
+                )
+                if len(found) != len(names) or any(int(p) != position for _, p in found):
+                    raise PositionMoved(",".join(names))
+                for name in names:
+                    projection = self.projections[name]
+                    todo = [r for r in records if r.type in projection.types]
+                    if todo:
+                        projection.apply(db, todo)
+                db.execute(
+                    "UPDATE rm_tracking SET position = ?, failed_id = NULL, error = NULL "
+                    f"WHERE projection IN ({marks})",
+                    (last, *names),
+                )
+        except transient_errors():
+            raise
+        except Exception:
+            return False
+        return True
+
+    def _apply_page(
+        self,
+        projection: Projection,
+        records: list[Record],
+        position: int,
+        last: int,
+        db: ReadModelDb | None = None,
+    ) -> None:
+        db = db or self.db
+        todo = [r for r in records if r.id > position and r.type in projection.types]
+        try:
+            self._commit(projection, todo, position, last, db)
+        except PositionMoved:
+            return
+        except transient_errors():
+            raise
+        except Exception:
+            self._find_failure(projection, todo, position, db)
+
+    def _commit(
+        self,
+        projection: Projection,
+        records: list[Record],
+        expected: int,
+        new_position: int,
+        db: ReadModelDb,
+    ) -> None:
+        with db.transaction():
+            lock = " FOR UPDATE" if db.is_postgres else ""
+            row = db.fetchone(
+                f"SELECT position FROM rm_tracking WHERE projection = ?{lock}", (projection.name,)
+            )
+            if row is None or int(row[0]) != expected:
+                raise PositionMoved(projection.name)
+            if records:
+                projection.apply(db, records)
+            db.execute(
+                "UPDATE rm_tracking SET position = ?, failed_id = NULL, error = NULL "
+                "WHERE projection = ?",
+                (new_position, projection.name),
+            )
+
+    def _find_failure(
+        self, projection: Projection, records: list[Record], position: int, db: ReadModelDb
+    ) -> None:
+        """The page failed: apply it event by event to stop exactly at the culprit."""
+        for record in records:
+            try:
+                self._commit(projection, [record], position, record.id, db)
+            except PositionMoved:
+                return
+            except transient_errors():
+                raise
+            except Exception as error:
+                message = f"{type(error).__name__}: {error}"[:2000]
+                log.error(
+                    "projection %s stopped at event %s: %s", projection.name, record.id, message
+                )
+                with db.transaction():
+                    db.execute(
+                        "UPDATE rm_tracking SET failed_id = ?, error = ? WHERE projection = ?",
+                        (record.id, message, projection.name),
+                    )
+                self.stopped.add(projection.name)
+                return
+            position = record.id
+        # Every event applied alone: the page failed only as a whole (a
+        # transient conflict). Its events are in; the next page finishes it.
+
+    def reset(self, name: str) -> None:
+        """Empty a projection's tables and set it back to the log's start, atomically."""
+        projection = self.projections[name]
+        with self.db.transaction():
+            projection.clear(self.db)
+            self.db.execute(
+                "UPDATE rm_tracking SET position = 0, failed_id = NULL, error = NULL "
+                "WHERE projection = ?",
+                (name,),
+            )
+        self.stopped.discard(name)
+
+    def run_forever(
+        self,
+        stop: threading.Event,
+        poll_seconds: float,
+        wake: Callable[[float], None] | None = None,
+        companions: Sequence[Callable[[], object]] = (),
+    ) -> None:
+        """Follow the log until `stop` is set. `wake(timeout)` returns early
+        when there may be new events (PostgreSQL NOTIFY); else poll.
+        `companions` run after each pass (the fund process, the audit chain):
+        other followers of the same log that should keep pace."""
+        backoff = poll_seconds
+        while not stop.is_set():
+            try:
+                self.run_once()
+                for companion in companions:
+                    companion()
+                backoff = poll_seconds
+            except transient_errors() as error:
+                log.warning("projections: database unavailable (%s); retrying", error)
+                backoff = min(backoff * 2, 30.0)
+                stop.wait(backoff)
+                continue
+            if wake is not None:
+                wake(poll_seconds)
+            else:
+                stop.wait(poll_seconds)
+
+
+class PostgresWaker:
+    """LISTEN on the event table's channel: the library's recorder NOTIFYs it
+    in every insert transaction (delivered at COMMIT)."""
+
+    def __init__(self, conninfo: str, channel: str = "msafiri_events"):
+        import psycopg
+
+        self.conn = psycopg.connect(conninfo, autocommit=True)
+        self.conn.execute(f'LISTEN "{channel}"')
+
+    def __call__(self, timeout: float) -> None:
+        started = time.monotonic()
+        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
+            break
+        # Let a burst of commits land before reading a page.
+        if time.monotonic() - started < timeout:
+            time.sleep(0.005)
+
+    def close(self) -> None:
+        self.conn.close()

@@ -1,0 +1,144 @@
+"""The audit chain finds every alteration of the stored log, on SQLite and
+PostgreSQL, and an independent script recomputes it from an export."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from projections.audit import signing
+from projections.audit.chain import verify
+from projections.audit.trail import export_lines
+from tui.demo.officers import ensure_demo_officers
+from tui.demo.population import populate
+
+
+@pytest.fixture
+def chained(system):
+    actors = ensure_demo_officers(system)
+    populate(system.store, actors, 30, 11, lambda n: None)
+    assert system.audit.extend_chain() > 100
+    return system
+
+
+def tamper(system, sql_sqlite: str, sql_pg: str, *params) -> None:
+    conn = system.audit.connect()
+    try:
+        sql = sql_sqlite if system.audit.backend == "sqlite" else sql_pg
+        for statement in sql.split(";"):
+            if statement.strip():
+                if params:
+                    conn.execute(statement, params)
+                else:
+                    conn.execute(statement)
+        if system.audit.backend != "sqlite":
+            conn.commit()
+    finally:
+        conn.close()
+
+
+def findings(system):
+    result = verify(system.audit.rows(), system.audit.chain())
+    return result, [(f.position, f.problem) for f in result.findings]
+
+
+def test_an_untouched_store_verifies(chained):
+    result, problems = findings(chained)
+    assert problems == [] and result.checked == chained.audit.max_position()
+
+
+def test_a_changed_byte_is_found_at_its_position(chained):
+    tamper(
+        chained,
+        "UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), 'female', 'femalf') "
+        "AS BLOB) WHERE rowid = (SELECT MIN(rowid) FROM stored_events "
+        "WHERE CAST(state AS TEXT) LIKE '%female%')",
+        "UPDATE msafiri_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+        "'female', 'femalf'), 'UTF8') WHERE notification_id = (SELECT MIN(notification_id) "
+        "FROM msafiri_events WHERE convert_from(state, 'UTF8') LIKE '%female%')",
+    )
+    _, problems = findings(chained)
+    assert len(problems) == 1 and "altered" in problems[0][1]
+
+
+def test_a_deleted_event_is_found_at_its_position(chained):
+    tamper(
+        chained,
+        "DELETE FROM stored_events WHERE rowid = 40",
+        "DELETE FROM msafiri_events WHERE notification_id = 40",
+    )
+    _, problems = findings(chained)
+    assert problems == [(40, "event deleted: chained, not in the log")]
+
+
+def test_swapped_events_are_found_at_both_positions(chained):
+    tamper(
+        chained,
+        "UPDATE stored_events SET rowid = -1 WHERE rowid = 50;"
+        "UPDATE stored_events SET rowid = 50 WHERE rowid = 51;"
+        "UPDATE stored_events SET rowid = 51 WHERE rowid = -1",
+        "UPDATE msafiri_events SET notification_id = -1 WHERE notification_id = 50;"
+        "UPDATE msafiri_events SET notification_id = 50 WHERE notification_id = 51;"
+        "UPDATE msafiri_events SET notification_id = 51 WHERE notification_id = -1",
+    )
+    _, problems = findings(chained)
+    assert [p for p, _ in problems] == [50, 51]
+    assert all("out of order" in problem for _, problem in problems)
+
+
+def test_a_forged_event_in_place_of_a_real_one_is_found(chained):
+    tamper(
+        chained,
+        "DELETE FROM stored_events WHERE rowid = 60;"
+        "INSERT INTO stored_events (rowid, originator_id, originator_version, topic, state) "
+        "SELECT 60, originator_id, 99, topic, state FROM stored_events WHERE rowid = 3",
+        "DELETE FROM msafiri_events WHERE notification_id = 60;"
+        "INSERT INTO msafiri_events (notification_id, originator_id, originator_version, "
+        "topic, state) SELECT 60, originator_id, 99, topic, state FROM msafiri_events "
+        "WHERE notification_id = 3",
+    )
+    _, problems = findings(chained)
+    assert [p for p, _ in problems] == [60]
+
+
+def test_the_json_lines_export_recomputes_to_the_same_head(chained, tmp_path):
+    path = tmp_path / "trail.jsonl"
+    with path.open("w") as file:
+        for line in export_lines(chained.store, chained.audit):
+            file.write(json.dumps(line) + "\n")
+    script = Path(__file__).parent.parent / "docs" / "verify_chain.py"
+    done = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.split()[-1] == chained.audit.head().link.hex()
+
+
+def test_a_rewritten_history_is_caught_by_a_signed_checkpoint(chained, tmp_path):
+    key = tmp_path / "audit.pem"
+    public = signing.generate_key(key)
+    record = chained.audit.record_checkpoint()
+    record["signature"] = signing.sign(record, key)
+    assert signing.checkpoint_problems(chained.audit, [record], public) == []
+    # Someone with database access alters an event and recomputes the whole chain:
+    tamper(
+        chained,
+        "UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), 'female', 'femalf') "
+        "AS BLOB) WHERE rowid = (SELECT MIN(rowid) FROM stored_events "
+        "WHERE CAST(state AS TEXT) LIKE '%female%');"
+        "DELETE FROM rm_audit_chain",
+        "UPDATE msafiri_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+        "'female', 'femalf'), 'UTF8') WHERE notification_id = (SELECT MIN(notification_id) "
+        "FROM msafiri_events WHERE convert_from(state, 'UTF8') LIKE '%female%');"
+        "DELETE FROM rm_audit_chain",
+    )
+    chained.audit.extend_chain()
+    assert findings(chained)[1] == []  # the chain alone cannot tell...
+    problems = signing.checkpoint_problems(chained.audit, [record], public)
+    assert len(problems) == 1 and "rewritten" in problems[0]  # ...the kept checkpoint does
+    forged = record | {"head": "0" * 64}
+    assert any(
+        "bad signature" in p for p in signing.checkpoint_problems(chained.audit, [forged], public)
+    )

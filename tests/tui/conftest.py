@@ -1,0 +1,94 @@
+"""Fixtures for the terminal UI: a fresh SQLite database per test (the UI
+code is backend-blind; the services' behaviour on PostgreSQL is tested in
+tests/), officers who can sign in, and helpers to drive the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from domain.officers.commands import SetPassword
+from tests.conftest import Officers
+from tui.app.app import MsafiriApp
+from tui.bootstrap import System, build_system
+from tui.settings import Settings
+
+PASSWORD = "correct horse battery"
+SIZE = (120, 40)
+USERNAMES = ("registrar", "attache", "attache2", "reintegrator", "fund", "fund2", "auditor")
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch):
+    """Real argon2, with the cheapest parameters: the UI tests sign in many
+    times and the hashing cost is not what they test."""
+    from argon2 import PasswordHasher
+
+    import domain.officers.service
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(domain.officers.service, "_hasher", cheap)
+
+
+@pytest.fixture
+def database_url(tmp_path) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path / 'msafiri.db'}"
+
+
+@pytest.fixture
+def system(database_url) -> Iterator[System]:
+    system = build_system(Settings(database_url=database_url))
+    try:
+        yield system
+    finally:
+        system.close()
+
+
+@pytest.fixture
+def officers(system) -> Officers:
+    """The shared officers, each with a password so they can sign in."""
+    people = Officers(system)
+    for username in USERNAMES:
+        system.officers.set_password(
+            people.admin, SetPassword(username=username, password=PASSWORD)
+        )
+    return people
+
+
+def make_app(system: System) -> MsafiriApp:
+    # No background follower: tests catch the read models up explicitly.
+    return MsafiriApp(system=system, blink=False, follow=False)
+
+
+async def settle(pilot) -> None:
+    """Let workers finish and their results reach the screen."""
+    for _ in range(2):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def fill(screen, **values) -> None:
+    """Type values into a command form: text into inputs, choices into selects."""
+    from textual.widgets import Checkbox, Select, TextArea
+
+    for name, value in values.items():
+        if isinstance(value, dict):  # money
+            screen.query_one(f"#f-{name}-amount").value = str(value["amount_minor"])
+            screen.query_one(f"#f-{name}-currency").value = value["currency"]
+            continue
+        widget = screen.query_one(f"#f-{name}")
+        if isinstance(widget, Select | Checkbox):
+            widget.value = value
+        elif isinstance(widget, TextArea):
+            widget.load_text(str(value))
+        else:
+            widget.value = str(value)
+
+
+async def sign_in(pilot, username: str, password: str = PASSWORD) -> None:
+    screen = pilot.app.screen
+    screen.query_one("#username").value = username
+    screen.query_one("#password").value = password
+    await pilot.click("#sign-in")
+    await settle(pilot)

@@ -1,0 +1,211 @@
+"""The other screens: every form composes, refusals are notifications,
+status, statistics, who-did-what and history replay."""
+
+from __future__ import annotations
+
+from uuid import uuid4
+
+from textual.widgets import DataTable
+
+from domain.cases.vocabulary import Stage
+from domain.values import Role
+from tests import factories
+from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in
+from tui.app.catalogue import ACTIONS, BY_KEY
+from tui.app.forms import CommandForm, field_specs
+from tui.app.screens.actions import FormScreen, open_action
+from tui.app.screens.case_view import CaseScreen
+from tui.app.screens.replay import ReplayScreen
+from tui.app.screens.statistics import StatisticsScreen
+from tui.app.screens.status import StatusScreen
+
+
+def test_every_lifecycle_form_is_generated_from_its_command():
+    for action in ACTIONS:
+        target = "migrant" if action.target == "case" else action.target
+        fixed = {"command_id"} if "command_id" in action.command.model_fields else set()
+        if action.target != "new":
+            fixed.add(f"{target}_id")
+        specs = field_specs(action.command, fixed)
+        shown = {spec.name for spec in specs}
+        # Every field the officer must give has an editor; ids the screen fixes do not.
+        required = {
+            name
+            for name, info in action.command.model_fields.items()
+            if info.is_required() and name not in fixed
+        }
+        assert required <= shown, action.key
+        assert not shown & fixed, action.key
+        # Choices are offered as choices, amounts as money, days as dates.
+        kinds = {spec.name: spec.kind for spec in specs}
+        for name in ("sex", "county", "category", "severity", "channel", "kind"):
+            if name in kinds and action.group != "fund":
+                assert kinds[name] == "enum", (action.key, name)
+        for name, kind in kinds.items():
+            if name.endswith("_on"):
+                assert kind == "date", (action.key, name)
+
+
+async def test_forms_open_for_each_kind_of_target(system):
+    app = make_app(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        for key in ("case.register", "incident.request_assistance", "fund.pay"):
+            action = BY_KEY[key]
+            fixed = {"migrant_id": uuid4(), "incident_id": uuid4(), "command_id": uuid4()}
+            fixed = {k: v for k, v in fixed.items() if k in action.command.model_fields}
+            if action.target == "disbursement":
+                fixed["disbursement_id"] = uuid4()
+            app.push_screen(FormScreen(action, fixed))
+            await pilot.pause()
+            form = app.screen.query_one(CommandForm)
+            assert form.query("#save") and not form.query("#f-command_id")
+            app.pop_screen()
+
+
+async def test_a_refusal_by_the_domain_is_a_notification_not_a_crash(system, officers):
+    migrant_id = system.cases.register(officers.registrar, factories.registration())
+    app = make_app(system)
+    app.read_side.catch_up()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await sign_in(pilot, "attache")
+        app.push_screen(CaseScreen(migrant_id))
+        await settle(pilot)
+        head = system.store.recorder.max_notification_id()
+        # An arrival before any departure: the aggregate refuses it.
+        open_action(app, BY_KEY["case.arrival"], migrant_id=migrant_id)
+        await pilot.pause()
+        fill(app.screen, arrived_on=factories.days_ago(1).isoformat())
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, FormScreen)
+        messages = [n.message for n in app._notifications]
+        assert any("record an arrival" in m or "departed" in m for m in messages), messages
+        assert system.store.recorder.max_notification_id() == head
+
+
+async def test_status_screen_names_database_nats_and_lag(system, officers):
+    app = make_app(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("f2")
+        await settle(pilot)
+        assert isinstance(app.screen, StatusScreen)
+        from tui.app.screens.status import status_facts
+
+        facts = status_facts(app)
+        assert facts["NATS"] == "not configured"
+        assert facts["live updates"].startswith("off (NATS not configured)")
+        assert facts["backend"] == "sqlite" and facts["database"].startswith("sqlite:///")
+        assert any(key.startswith("projection ") for key in facts)
+
+
+async def test_palette_offers_group_verb_entries_for_the_role(system, officers):
+    app = make_app(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await sign_in(pilot, "registrar")
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert {"case: register migrant", "case: record departure", "app: status"} <= titles
+        assert "incident: report" not in titles  # an attaché's command
+
+
+async def test_auditor_sees_who_did_what_and_replays_a_case(system, officers):
+    migrant_id = factories.send_abroad(system, officers)
+    stage_now = system.cases.get(migrant_id).stage
+    app = make_app(system)
+    app.read_side.catch_up()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await sign_in(pilot, "auditor")
+        assert app.session.role is Role.AUDITOR
+        await settle(pilot)
+        # Home: who did what, every event with the officer's username.
+        events = app.screen.query_one("#events", DataTable)
+        who = {events.get_row_at(i)[3] for i in range(events.row_count)}
+        assert {"registrar", "attache"} <= who
+        # Filter by officer as you type.
+        app.screen.query_one("#officer").value = "attache"
+        await settle(pilot)
+        assert {events.get_row_at(i)[3] for i in range(events.row_count)} == {"attache"}
+
+        # Replay the case: the first step shows it as registered, the last as it is.
+        app.push_screen(ReplayScreen(migrant_id))
+        await settle(pilot)
+        replay = app.screen
+        steps = replay.query_one("#steps", DataTable)
+        assert steps.row_count == len(list(system.store.events.get(migrant_id)))
+        assert steps.get_row_at(0)[2:] == ["Grace Wanjiru", "MigrantRegistered"]
+        assert replay.step == 0 and replay.case_as_of.stage == Stage.PRE_DEPARTURE
+        assert replay.case_as_of.version == 1
+        await pilot.press("G")
+        await settle(pilot)
+        assert replay.step == steps.row_count - 1
+        assert replay.case_as_of.stage == stage_now
+        assert replay.case_as_of.version == steps.row_count
+
+
+async def test_statistics_are_split_by_sex(system, officers):
+    factories.send_abroad(system, officers)
+    app = make_app(system)
+    app.read_side.catch_up()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await sign_in(pilot, "reintegrator")
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, StatisticsScreen)
+        tables = dict(app.screen.tables)
+        assert tables["Migrants by destination"] == [("SA", 1, 0)]
+
+
+async def test_administrator_registers_an_officer_from_the_palette(system, officers):
+    app = make_app(system)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        # The administrator of the shared fixture has a password of 12 x's.
+        await sign_in(pilot, "admin", "x" * 12)
+        titles = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "officer: register" in titles
+        titles["officer: register"].callback()
+        await pilot.pause()
+        fill(
+            app.screen,
+            username="j.mwangi",
+            full_name="John Mwangi",
+            station="Embassy Doha",
+            roles="labour_attache, reintegration_officer",
+            password="a fine long password",
+        )
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        officer = app.read_side.queries.officer(str(system.officers.get("j.mwangi").id))
+        assert set(officer.roles) == {"labour_attache", "reintegration_officer"}
+
+
+async def test_a_case_history_is_exported_as_json_lines(system, officers, tmp_path):
+    import json
+
+    migrant_id = factories.send_abroad(system, officers)
+    app = make_app(system)
+    app.export_dir = tmp_path
+    app.read_side.catch_up()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await sign_in(pilot, "auditor")
+        app.push_screen(CaseScreen(migrant_id))
+        await settle(pilot)
+        await pilot.press("ctrl+e")
+        await settle(pilot)
+        case_number = app.screen.detail.case_number
+    lines = (tmp_path / f"msafiri-case-{case_number}.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    assert events[0]["type"] == "MigrantRegistered"
+    # Every event of the case, and the records that name the migrant (the
+    # identity-document claims), each with its chain link.
+    of_case = [e for e in events if e["aggregate_id"] == str(migrant_id)]
+    assert len(of_case) == len(list(system.store.events.get(migrant_id)))
+    others = [e for e in events if e["aggregate_id"] != str(migrant_id)]
+    assert all(e["payload"].get("migrant_id") == str(migrant_id) for e in others)
+    assert all(e["chain_link"] for e in events)

@@ -1,0 +1,155 @@
+"""What the screens read: the projections' read models, never aggregates.
+
+`ReadSide` owns (or borrows from the System) the read models, keeps them
+current in a background thread (the embedded SQLite default has no other
+projection worker), catches them up right after the UI itself writes, and
+adds the auditor's who-did-what over the stored trail.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from domain.ids import officer_id
+from projections.audit.trail import WhoFilter, trail_line
+from projections.queries import Page, Queries
+from projections.readmodels import ReadModels, open_read_models
+
+WHO_PAGE_MAX = 200
+
+
+@dataclass(frozen=True)
+class TrailLine:
+    position: int
+    recorded_at: str
+    occurred_at: str
+    actor_id: str
+    actor_role: str
+    event_type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+
+
+class ReadSide:
+    def __init__(self, system: Any, follow: bool = True):
+        self.system = system
+        borrowed = getattr(system, "read_models", None)
+        self._owned = borrowed is None
+        self.read_models: ReadModels = borrowed or open_read_models(
+            system.settings, system.database, system.store
+        )
+        self.follow = follow
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def queries(self) -> Queries:
+        return self.read_models.queries
+
+    # -- keeping current ------------------------------------------------------
+
+    def start(self) -> None:
+        """Follow the log in a daemon thread until close()."""
+        if not self.follow or self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=self.read_models.run_forever,
+            args=(self._stop,),
+            daemon=True,
+            name="msafiri-projections",
+        )
+        self._thread.start()
+
+    @property
+    def follows_here(self) -> bool:
+        """Is this process's background thread keeping the read models current?"""
+        return self._thread is not None
+
+    def catch_up(self) -> int:
+        """Blocking: apply what the log holds now (after the UI wrote)."""
+        return self.read_models.catch_up()
+
+    def position(self) -> int:
+        """The lowest position of the read models: it moves when they do.
+        -1 when it cannot be read now (a busy database): asked again soon."""
+        try:
+            statuses = self.queries.status()
+        except Exception:  # polled every second: never a stream of error toasts
+            return -1
+        return min((s.position for s in statuses), default=0)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._owned:
+            self.read_models.close()
+
+    def status(self) -> dict[str, str]:
+        facts: dict[str, str] = {}
+        for s in self.queries.status():
+            state = "up to date" if s.lag == 0 else f"{s.lag:,} events behind"
+            if s.failed_id is not None:
+                state = f"STOPPED at event {s.failed_id}: {s.error}"
+            facts[f"projection {s.name}"] = f"position {s.position:,} of {s.head:,} · {state}"
+        facts["projections follow"] = (
+            "in this process (background thread)" if self.follows_here else "separate workers"
+        )
+        return facts
+
+    # -- who did what -----------------------------------------------------------
+
+    def who_did_what(
+        self,
+        *,
+        officer: str = "",
+        role: str = "",
+        event_type: str = "",
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: int = 0,
+        limit: int = 50,
+    ) -> Page[TrailLine]:
+        """Events of the whole log that match, in order, a page at a time
+        (keyset on the log position). Scans the stored trail: slow filters
+        on a huge log are bounded by the page, not the log."""
+        limit = max(1, min(limit, WHO_PAGE_MAX))
+        keep = WhoFilter(
+            officer_id=officer_id(officer) if officer else None,
+            role=role or None,
+            since=since,
+            until=until,
+            event_type=event_type or None,
+        )
+        store, audit = self.system.store, self.system.audit
+        found: list[TrailLine] = []
+        for row in audit.rows(after=after):
+            line = trail_line(store, row, None)
+            if not keep(line):
+                continue
+            if len(found) == limit:
+                return Page(found, str(found[-1].position))
+            found.append(
+                TrailLine(
+                    position=line["position"],
+                    recorded_at=line["recorded_at"],
+                    occurred_at=line["occurred_at"] or "",
+                    actor_id=line["actor_id"],
+                    actor_role=line["actor_role"],
+                    event_type=line["type"],
+                    aggregate_id=line["aggregate_id"],
+                    payload=line["payload"],
+                )
+            )
+        return Page(found, None)
+
+
+def when(iso: str | None, with_time: bool = True) -> str:
+    """'2026-11-01T08:00:00.000000Z' -> '2026-11-01 08:00' (UTC)."""
+    if not iso:
+        return "-"
+    return iso[:16].replace("T", " ") if with_time else iso[:10]

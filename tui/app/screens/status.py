@@ -1,0 +1,62 @@
+"""Configuration, connections and how far the read models lag the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+
+def status_facts(app: Any) -> dict[str, str]:
+    """Blocking: reads the log head and the read models' positions."""
+    system = app.system
+    settings = system.settings
+    facts = {
+        "database": system.database.url,  # the password is masked by Database.url
+        "backend": system.database.backend,
+        "NATS": settings.nats_url or "not configured",
+        "live updates": app.live.state,
+        "fund": settings.fund_code,
+        "colour": "off (NO_COLOR)" if app.no_color else "on",
+        "theme": app.theme,
+    }
+    if app.session is not None:
+        facts["signed in"] = app.session.label
+    try:
+        facts.update(app.read_side.status())
+    except Exception as error:  # the status screen must show even a broken read side
+        facts["read models"] = f"unavailable: {type(error).__name__}: {error}"
+    return facts
+
+
+class StatusScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="status.back"),
+        Binding("r", "refresh", "Refresh", id="status.refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(classes="card"):
+            yield Static("Status", classes="card-title")
+            yield Static("reading...", id="status-facts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.app.call(status_facts, self.app, then=self._show, group="status")
+
+    def _show(self, facts: dict[str, str]) -> None:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for key, value in facts.items():
+            table.add_row(key, value)
+        self.query_one("#status-facts", Static).update(table)
