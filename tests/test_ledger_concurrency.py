@@ -25,6 +25,16 @@ WORKERS = 4
 
 
 def _work(url: str, actor_ids: list[str], requests: list[str], out) -> None:
+    try:
+        out.put(_race(url, actor_ids, requests))
+    except BaseException as error:
+        # Report instead of dying silently, so the test fails at once with
+        # the reason rather than after the queue's timeout.
+        out.put({"error": f"{type(error).__name__}: {error}"})
+        raise
+
+
+def _race(url: str, actor_ids: list[str], requests: list[str]) -> dict[str, int]:
     system = build_system(Settings(database_url=url))
     outcomes: Counter[str] = Counter()
     try:
@@ -55,7 +65,7 @@ def _work(url: str, actor_ids: list[str], requests: list[str], out) -> None:
                 outcomes["pay refused"] += 1
     finally:
         system.close()
-    out.put(dict(outcomes))
+    return dict(outcomes)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -77,6 +87,7 @@ def test_racing_processes_pay_each_request_exactly_once(system, officers, settin
     for worker in workers:
         worker.start()
     results = [out.get(timeout=300) for _ in workers]
+    assert [r["error"] for r in results if "error" in r] == []
     for worker in workers:
         worker.join(timeout=60)
         assert worker.exitcode == 0

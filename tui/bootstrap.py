@@ -7,7 +7,8 @@ same services run on the embedded SQLite file and on PostgreSQL.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,18 +118,57 @@ def connector(settings: Settings, database: Database) -> Callable[[], Any]:
     return lambda: psycopg.connect(conninfo, connect_timeout=timeout)
 
 
+# Any constant: it only has to be the same in every Msafiri process.
+_SCHEMA_LOCK_KEY = 0x4D534146  # "MSAF"
+
+
+@contextmanager
+def schema_creation_lock(settings: Settings, database: Database) -> Iterator[None]:
+    """Serialise the event store's CREATE ... IF NOT EXISTS statements across
+    processes. PostgreSQL answers two sessions replacing the same catalogue
+    row at once (the recorder always runs CREATE OR REPLACE FUNCTION) with
+    "tuple concurrently updated", so a TUI, the projection runner and a
+    second officer's TUI starting together on a fresh database would crash.
+    On SQLite the recorder's one-off tracking-table migration races the same
+    way (IntegrityError on its "__migration__" row), so there a lock file
+    beside the database does the same job."""
+    if database.backend == "sqlite":
+        import fcntl
+
+        assert database.path is not None
+        with open(database.path.with_name(database.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
+    import psycopg
+
+    with psycopg.connect(
+        database.conninfo(), connect_timeout=settings.connect_timeout_seconds, autocommit=True
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (_SCHEMA_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (_SCHEMA_LOCK_KEY,))
+
+
 def build_system(settings: Settings | None = None) -> System:
     settings = settings or Settings()
     database = parse_database_url(settings.database_url)
     check_reachable(settings, database)
-    store = EventStore(env=eventsourcing_env(settings, database))
-    authz = Authoriser(store)
-    ledger = LedgerService(store, authz, settings.fund_code)
-    fund_process = FundProcess(store, ledger)
-    audit = AuditStore(connector(settings, database), database.backend)
-    # SQLite: the read-model schema is brought up to date here; PostgreSQL:
-    # SchemaBehind (one line naming `msafiri db upgrade`) when it is behind.
-    read_models = open_read_models(settings, database, store)
+    # Everything that may create or upgrade tables happens under one lock.
+    with schema_creation_lock(settings, database):
+        store = EventStore(env=eventsourcing_env(settings, database))
+        authz = Authoriser(store)
+        ledger = LedgerService(store, authz, settings.fund_code)
+        fund_process = FundProcess(store, ledger)
+        audit = AuditStore(connector(settings, database), database.backend)
+        # SQLite: the read-model schema is brought up to date here; PostgreSQL:
+        # SchemaBehind (one line naming `msafiri db upgrade`) when it is behind.
+        read_models = open_read_models(settings, database, store)
     read_models.companions = [fund_process.run_once, audit.extend_chain]
     return System(
         settings=settings,
