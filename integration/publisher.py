@@ -53,6 +53,10 @@ class StreamMissing(Exception):
     """The configured stream does not exist (run `msafiri nats setup`)."""
 
 
+class _Stopped(Exception):
+    """Asked to stop while a page was still unacked: leave it unpublished."""
+
+
 @dataclass
 class Progress:
     position: int
@@ -77,6 +81,7 @@ class Publisher:
         *,
         page_size: int = 1000,
         ack_timeout: float = 5.0,
+        give_up_seconds: float = 60.0,
         on_progress: Callable[[Progress], None] | None = None,
     ):
         settings = system.settings
@@ -86,7 +91,13 @@ class Publisher:
         self.stream = settings.nats_stream
         self.page_size = page_size
         self.ack_timeout = ack_timeout
+        # A one-shot run (a script, `msafiri nats publish`) must end: after
+        # this long without getting a page acked it stops with NatsUnavailable.
+        # A follower (`--follow`, the projection worker) never gives up.
+        self.give_up_seconds = give_up_seconds
         self.on_progress = on_progress
+        self._stop: asyncio.Event | None = None
+        self._give_up_at: float | None = None
         self.positions = PositionStore(system.database, publisher_name(self.stream, self.prefix))
         self.pseudonym = keyed_hasher(self.positions.pseudonym_key())
         self.position = self.positions.load()
@@ -226,9 +237,23 @@ class Publisher:
                 pending[failed_at].position,
             )
             pending = pending[failed_at:]
+            self._check_patience(pending[0].position)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
         self.anchor = messages[-1].msg_id
+
+    def _check_patience(self, position: int) -> None:
+        """Called before every retry: stop when asked, and let a one-shot run
+        give up instead of retrying for ever. Nothing is lost either way: the
+        saved position is that of the last page acked in full."""
+        if self._stop is not None and self._stop.is_set():
+            raise _Stopped
+        if self._give_up_at is not None and asyncio.get_running_loop().time() > self._give_up_at:
+            raise NatsUnavailable(
+                f"NATS at {self.settings.nats_url} did not acknowledge events for "
+                f"{self.give_up_seconds:g} s; published up to position {self.position:,} "
+                f"(next: {position:,}); run it again when NATS is back"
+            )
 
     # -- the loop --------------------------------------------------------------------
 
@@ -243,6 +268,7 @@ class Publisher:
         Survives NATS restarts and leader elections: the connection reconnects
         and unacked messages are re-sent; nothing is skipped."""
         stop = stop or asyncio.Event()
+        self._stop = stop
         poll = poll_seconds if poll_seconds is not None else self.settings.projection_poll_seconds
         self._client = await connect(self.settings, name="msafiri-publisher")
         try:
@@ -263,7 +289,13 @@ class Publisher:
                     # Build the next page while this one is being acked.
                     reading = asyncio.create_task(asyncio.to_thread(self.read_page, last))
                     if messages:
-                        await self._publish_or_reconnect(messages)
+                        if not follow:
+                            loop = asyncio.get_running_loop()
+                            self._give_up_at = loop.time() + self.give_up_seconds
+                        try:
+                            await self._publish_or_reconnect(messages)
+                        except _Stopped:
+                            break
                     self.position = last
                     self.published += len(messages)
                     await asyncio.to_thread(self.positions.save, self.position)
@@ -295,6 +327,7 @@ class Publisher:
                 PublishStalled,
             ) as error:
                 log.warning("NATS connection unusable (%s); reconnecting", _describe(error))
+                self._check_patience(messages[0].position)
                 await asyncio.sleep(1)
                 with contextlib.suppress(NatsUnavailable):
                     client = await connect(self.settings, name="msafiri-publisher")

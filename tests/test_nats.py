@@ -293,6 +293,51 @@ def test_publisher_killed_mid_run_restarts_exactly_once(settings, nats_url, wind
         asyncio.run(_delete_stream(nats_settings))
 
 
+def test_one_shot_publish_gives_up_when_nats_goes_away_then_resumes_exactly_once(
+    settings, tmp_path
+):
+    # A server of its own, so the test can kill it mid-run.
+    server = nats_server.start_single(tmp_path)
+    nats_settings = unique_nats_settings(settings, server.url)
+    system = None
+    try:
+        asyncio.run(_setup(nats_settings))
+        system = build_system(nats_settings)
+        populate(system.store, ensure_demo_officers(system), 60, 5, workers=0)
+        head = system.store.recorder.max_notification_id()
+        acked: list[int] = []
+
+        def kill_after_first_page(progress):
+            if not acked:
+                acked.append(progress.position)
+                server.kill()
+
+        publisher = Publisher(
+            system,
+            page_size=100,
+            ack_timeout=0.5,
+            give_up_seconds=2,
+            on_progress=kill_after_first_page,
+        )
+        try:
+            with pytest.raises(NatsUnavailable, match="run it again when NATS is back"):
+                asyncio.run(publisher.run())
+        finally:
+            publisher.close()
+        # Nothing past the last page acked in full was marked published.
+        assert acked and acked[0] < head
+        assert publisher_status(system).position == acked[0]
+
+        server.start()
+        server.wait_healthy()
+        assert publish_all(system).position == head
+        assert_exactly_once_in_log_order(system, read_stream(nats_settings))
+    finally:
+        if system:
+            system.close()
+        server.stop()
+
+
 @SQLITE_ONLY
 def test_follow_publishes_new_events_and_stops_on_sigterm(nats_system, nats_settings):
     publisher = start_publisher(nats_settings, "--follow")
