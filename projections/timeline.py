@@ -12,20 +12,10 @@ from collections.abc import Sequence
 from projections.base import Projection, ts
 from projections.cases import CASE_TYPES, INCIDENT_TYPES
 from projections.db import ReadModelDb
+from projections.fund import DISBURSEMENT_TYPES
 from projections.log import Record
 from projections.summaries import summary
 
-FUND_TYPES = frozenset(
-    {
-        "DisbursementRequested",
-        "DisbursementApprovalGiven",
-        "DisbursementApproved",
-        "DisbursementRejected",
-        "DisbursementExpired",
-        "DisbursementPaid",
-        "DisbursementPaymentReversed",
-    }
-)
 # Events that start a subject and name its migrant.
 STARTS = {"IncidentReported": "incident", "DisbursementRequested": "fund"}
 
@@ -47,7 +37,7 @@ COLUMNS = (
 class TimelineProjection(Projection):
     name = "timeline"
     tables = ("rm_timeline", "rm_timeline_subjects")
-    types = CASE_TYPES | INCIDENT_TYPES | FUND_TYPES
+    types = CASE_TYPES | INCIDENT_TYPES | DISBURSEMENT_TYPES
 
     def apply(self, db: ReadModelDb, records: Sequence[Record]) -> None:
         subjects: dict[str, str] = {}
@@ -75,7 +65,7 @@ class TimelineProjection(Projection):
                 migrant_id = subjects.get(subject_id)
                 if migrant_id is None:
                     raise LookupError(f"{kind} for unknown incident or request {subject_id}")
-                subject = "fund" if kind in FUND_TYPES else "incident"
+                subject = "fund" if kind in DISBURSEMENT_TYPES else "incident"
             rows.append(
                 (
                     migrant_id,
