@@ -1,6 +1,7 @@
-"""Fixtures for the terminal UI: a fresh SQLite database per test (the UI
-code is backend-blind; the services' behaviour on PostgreSQL is tested in
-tests/), officers who can sign in, and helpers to drive the UI."""
+"""Fixtures for the terminal UI: a fresh database per test, on SQLite and on a
+real PostgreSQL (the `database_url` fixture of tests/conftest.py, so the same
+stories run on both backends), officers who can sign in, and helpers to drive
+the UI."""
 
 from __future__ import annotations
 
@@ -29,11 +30,6 @@ def cheap_password_hashing(monkeypatch):
 
     cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     monkeypatch.setattr(domain.officers.service, "_hasher", cheap)
-
-
-@pytest.fixture
-def database_url(tmp_path) -> Iterator[str]:
-    yield f"sqlite:///{tmp_path / 'msafiri.db'}"
 
 
 @pytest.fixture

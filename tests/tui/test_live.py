@@ -113,10 +113,10 @@ async def test_an_open_approval_queue_shows_a_request_made_elsewhere(nats_settin
         here.close()
 
 
-async def test_an_unreachable_nats_is_one_notification_and_the_screens_poll(tmp_path):
+async def test_an_unreachable_nats_is_one_notification_and_the_screens_poll(database_url):
     [port] = nats_server.free_ports(1)  # nothing listens there
     settings = Settings(
-        database_url=f"sqlite:///{tmp_path / 'msafiri.db'}",
+        database_url=database_url,
         nats_url=f"nats://127.0.0.1:{port}",
         connect_timeout_seconds=1,
     )

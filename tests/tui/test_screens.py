@@ -97,7 +97,9 @@ async def test_status_screen_names_database_nats_and_lag(system, officers):
         facts = status_facts(app)
         assert facts["NATS"] == "not configured"
         assert facts["live updates"].startswith("off (NATS not configured)")
-        assert facts["backend"] == "sqlite" and facts["database"].startswith("sqlite:///")
+        backend = system.database.backend
+        assert backend in ("sqlite", "postgresql")
+        assert facts["backend"] == backend and facts["database"].startswith(f"{backend}://")
         assert any(key.startswith("projection ") for key in facts)
 
 

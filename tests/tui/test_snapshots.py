@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -27,6 +28,14 @@ from tui.settings import Settings
 FROZEN_NOW = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
 DEMO_MIGRANTS = 300
 SNAPSHOT_SIZE = (120, 36)
+
+
+@pytest.fixture
+def database_url(tmp_path) -> Iterator[str]:
+    """SQLite only, here: a screen's picture does not depend on the backend
+    (the read models answer the same on both; every Pilot story in tests/tui
+    runs on SQLite and PostgreSQL), and one picture per screen is enough."""
+    yield f"sqlite:///{tmp_path / 'msafiri.db'}"
 
 
 def test_sign_in_screen(snap_compare, system, officers):
