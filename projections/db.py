@@ -262,6 +262,34 @@ class ReadModelDb:
         row = self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,))
         return row is not None
 
+    def plain_indexes(self, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(name, table, definition) of every index on `tables` that is not
+        unique, exactly as the catalogue holds it: the migrations' own text
+        on SQLite (sqlite_master), PostgreSQL's canonical CREATE INDEX
+        (pg_indexes). Primary keys and UNIQUE indexes are never listed: the
+        projections rely on them."""
+        if not tables:
+            return []
+        if self.is_postgres:
+            found = self.conn.execute(
+                "SELECT indexname, tablename, indexdef FROM pg_indexes "
+                "WHERE schemaname = current_schema() AND tablename = ANY(%s)",
+                (list(tables),),
+            ).fetchall()
+        else:
+            marks = ", ".join("?" for _ in tables)
+            # sql IS NULL: the indexes SQLite makes itself for PRIMARY KEY/UNIQUE.
+            found = self.fetchall(
+                "SELECT name, tbl_name, sql FROM sqlite_master "
+                f"WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})",
+                tables,
+            )
+        return sorted(
+            (name, table, definition)
+            for name, table, definition in found
+            if not " ".join(definition.split()).upper().startswith("CREATE UNIQUE")
+        )
+
     def max_notification_id(self) -> int:
         if not self.table_exists(self.events_table):
             return 0

@@ -116,8 +116,7 @@ class ReadModels:
         for n in names:
             if n not in self.names:
                 raise UnknownProjection(f"no projection {n!r}; choose from {', '.join(self.names)}")
-        for n in names:
-            self.runner.reset(n)
+        self.runner.reset(*names)
         return self.runner.run_once(names, progress=progress)
 
     def status(self) -> list[ProjectionStatus]:
