@@ -208,6 +208,12 @@ class MsafiriApp(App[None]):
         if self.session is not None and not isinstance(self.screen, WhoDidWhatScreen):
             self.push_screen(WhoDidWhatScreen())
 
+    def action_fund_replay(self) -> None:
+        from tui.app.screens.fund_replay import FundReplayScreen
+
+        if self.session is not None and not isinstance(self.screen, FundReplayScreen):
+            self.push_screen(FundReplayScreen())
+
     def export_journal(self, fmt: str) -> None:
         from tui.app.exports import export_journal
 
@@ -232,6 +238,11 @@ class MsafiriApp(App[None]):
                     "audit: who did what", "Every event by officer", self.action_who_did_what
                 )
             if self.session.role in (Role.AUDITOR, Role.FUND_OFFICER, Role.ADMINISTRATOR):
+                yield SystemCommand(
+                    "audit: replay the fund",
+                    "Step through the book's events, for the fund or one account",
+                    self.action_fund_replay,
+                )
                 for fmt in ("beancount", "csv"):
                     yield SystemCommand(
                         f"audit: export journal ({fmt})",

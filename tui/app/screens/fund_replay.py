@@ -1,0 +1,236 @@
+"""History replay of the fund: step through the book's events - for the whole
+fund, or only those that move one account - and see the balances as they
+were after each one (or as of a date).
+
+It replays the event store itself, not a read model: this is the auditor's
+check of what the read models say. The book's events are read once; the
+state at a step is rebuilt from the nearest kept copy at or before it, so
+stepping forward costs one event and a jump costs at most `KEEP_EVERY`.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from domain.values import format_minor
+from ledger import events as e
+from ledger.book import Book
+from ledger.chart import account_key
+from tui.app.widgets import text_input
+
+KEEP_EVERY = 500
+WHOLE_FUND = "__whole_fund__"
+
+
+@dataclass(frozen=True)
+class Step:
+    version: int
+    event: Any
+    accounts: frozenset[str]  # account keys the event moves (or opens/closes)
+    amount: str
+
+
+class BookHistory:
+    """The book's events and the book as of any version of them."""
+
+    def __init__(self, events: list[Any]):
+        self.events = events
+        self._kept: dict[int, Book] = {}
+        self.steps = self._index(events)
+
+    @staticmethod
+    def _index(events: list[Any]) -> list[Step]:
+        reserved: dict[Any, tuple[e.Leg, ...]] = {}
+        steps = []
+        for event in events:
+            legs: tuple[e.Leg, ...] = ()
+            amount = ""
+            if isinstance(event, e.TransferReserved):
+                reserved[event.pending_id] = legs = event.legs
+            elif isinstance(event, e.TransferPosted):
+                legs = event.legs
+            elif isinstance(event, e.ReservationPosted | e.ReservationVoided):
+                legs = reserved.get(event.pending_id, ())
+            if legs:
+                moved = event.amount_minor if isinstance(event, e.ReservationPosted) else None
+                total = moved if moved is not None else sum(leg.debit_minor for leg in legs)
+                amount = format_minor(total, legs[0].currency)
+            keys = {account_key(leg.account, leg.currency) for leg in legs}
+            if isinstance(event, e.AccountOpened | e.AccountClosed):
+                keys.add(account_key(event.account, event.currency))
+            steps.append(Step(event.originator_version, event, frozenset(keys), amount))
+        return steps
+
+    def book_at(self, version: int) -> Book:
+        """A copy of the book as it was after `version` (1 = opened)."""
+        start = max((v for v in self._kept if v <= version), default=0)
+        book = copy.deepcopy(self._kept[start]) if start else None
+        for event in self.events[start:version]:
+            book = event.mutate(book)
+            if event.originator_version % KEEP_EVERY == 0:
+                self._kept[event.originator_version] = copy.deepcopy(book)
+        assert book is not None
+        return book
+
+
+def balances_table(book: Book, only: str | None) -> Table:
+    table = Table(title="Balances as of this step", expand=False)
+    for column in ("Account", "Currency", "Posted", "Pending", "Available"):
+        table.add_column(column, justify="left" if column in ("Account", "Currency") else "right")
+    for key, account in sorted(book.accounts.items()):
+        if only and key != only:
+            continue
+        table.add_row(
+            account.code + (" (closed)" if account.closed else ""),
+            account.currency,
+            format_minor(account.posted, account.currency),
+            format_minor(account.pending, account.currency),
+            format_minor(account.available, account.currency),
+        )
+    return table
+
+
+class FundReplayScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back", id="fundreplay.back"),
+        Binding("g", "first", "First event", id="fundreplay.first"),
+        Binding("G", "last", "Last event", id="fundreplay.last"),
+        Binding("slash", "focus_date", "As of date", id="fundreplay.date"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.history: BookHistory | None = None
+        self.names: dict[str, str] = {}
+        self.account: str | None = None  # an account key, or None: the whole fund
+        self.shown: list[Step] = []
+        self.step: int | None = None  # index into `shown` of the step on screen
+        self.book_as_of: Book | None = None
+        self._seq = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("History replay · the fund", classes="card-title", id="replay-title")
+        with Horizontal(id="replay"):
+            with Vertical(id="replay-events"):
+                yield Select[str]([], prompt="Whole fund", id="account", allow_blank=True)
+                yield text_input(id="as-of", placeholder="/ as of date (YYYY-MM-DD), Enter")
+                table: DataTable = DataTable(id="steps", cursor_type="row")
+                table.add_columns("#", "Recorded (UTC)", "Who", "Event", "Amount")
+                yield table
+            yield Static("Reading the fund's history…", id="state")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        system = self.app.system
+        queries = self.app.read_side.queries
+
+        def load() -> tuple[BookHistory, dict[str, str], list[tuple[str, str]]]:
+            events = list(system.store.events.get(system.ledger.book_id))
+            names = {o.officer_id: o.full_name for o in queries.officers()}
+            history = BookHistory(events)
+            accounts = history.book_at(len(events)).accounts if events else {}
+            options = [(f"{a.code} ({a.currency})", key) for key, a in sorted(accounts.items())]
+            return history, names, options
+
+        self.app.call(load, then=self._loaded, group="fund-replay")
+
+    def _loaded(self, loaded: tuple[BookHistory, dict[str, str], list[tuple[str, str]]]) -> None:
+        self.history, self.names, options = loaded
+        if not self.history.events:
+            self.query_one("#state", Static).update("The fund has not been opened yet.")
+            return
+        self.query_one("#account", Select).set_options(options)
+        self._show_steps()
+
+    def _show_steps(self) -> None:
+        assert self.history is not None
+        steps = self.history.steps
+        self.shown = [s for s in steps if self.account in s.accounts] if self.account else steps
+        table = self.query_one("#steps", DataTable)
+        table.clear()
+        for step in self.shown:
+            event = step.event
+            table.add_row(
+                str(step.version),
+                event.timestamp.strftime("%Y-%m-%d %H:%M"),
+                self.names.get(str(event.actor_id), "Msafiri (system)"),
+                type(event).__name__,
+                step.amount,
+            )
+        table.focus()
+        if self.shown:
+            self.show_as_of(0)
+        else:
+            self.query_one("#state", Static).update("No event has moved this account.")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id != "account" or self.history is None:
+            return
+        self.account = None if event.value in (Select.NULL, None) else str(event.value)
+        self._show_steps()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.shown):
+            self.show_as_of(event.cursor_row)
+
+    def show_as_of(self, index: int) -> None:
+        assert self.history is not None
+        history, step, only = self.history, self.shown[index], self.account
+        self._seq += 1
+        seq = self._seq
+
+        def show(book: Book) -> None:
+            if seq != self._seq:
+                return
+            self.step, self.book_as_of = index, book
+            event = step.event
+            memo = getattr(event, "memo", "") or getattr(event, "reason", "")
+            head = (
+                f"Step {index + 1} of {len(self.shown)} (book version {step.version}): "
+                f"{type(event).__name__} by "
+                f"{self.names.get(str(event.actor_id), 'Msafiri (system)')} "
+                f"({event.actor_role.value}), recorded {event.timestamp:%Y-%m-%d %H:%M}, "
+                f"happened {event.occurred_at:%Y-%m-%d %H:%M}"
+                + (f"\n{step.amount} · {memo}" if step.amount or memo else "")
+                + "\n"
+            )
+            self.query_one("#state", Static).update(Group(head, balances_table(book, only)))
+
+        self.app.call(history.book_at, step.version, then=show, group="fund-replay-state")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Jump to the last event recorded on or before the date."""
+        try:
+            day = date.fromisoformat(event.value.strip())
+        except ValueError:
+            self.app.notify("Write the date as YYYY-MM-DD", severity="warning")
+            return
+        limit = datetime.combine(day, datetime.max.time(), tzinfo=UTC)
+        before = [i for i, s in enumerate(self.shown) if s.event.timestamp <= limit]
+        if not before:
+            self.query_one("#state", Static).update(f"Nothing was recorded by {day}.")
+            return
+        table = self.query_one("#steps", DataTable)
+        table.move_cursor(row=before[-1])
+        table.focus()
+
+    def action_first(self) -> None:
+        self.query_one("#steps", DataTable).move_cursor(row=0)
+
+    def action_last(self) -> None:
+        self.query_one("#steps", DataTable).move_cursor(row=max(len(self.shown) - 1, 0))
+
+    def action_focus_date(self) -> None:
+        self.query_one("#as-of", Input).focus()
