@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,67 @@ def test_a_rewritten_history_is_caught_by_a_signed_checkpoint(chained, tmp_path)
     assert any(
         "bad signature" in p for p in signing.checkpoint_problems(chained.audit, [forged], public)
     )
+
+
+REWRITE_FIRST_FEMALE = (
+    "UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), 'female', 'femalf') "
+    "AS BLOB) WHERE rowid = (SELECT MIN(rowid) FROM stored_events "
+    "WHERE CAST(state AS TEXT) LIKE '%female%');"
+    "DELETE FROM rm_audit_chain",
+    "UPDATE msafiri_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+    "'female', 'femalf'), 'UTF8') WHERE notification_id = (SELECT MIN(notification_id) "
+    "FROM msafiri_events WHERE convert_from(state, 'UTF8') LIKE '%female%');"
+    "DELETE FROM rm_audit_chain",
+)
+
+
+def test_followers_take_signed_checkpoints_periodically(settings, tmp_path, monkeypatch, capsys):
+    from tests.test_fund_cli import run
+    from tui.bootstrap import build_system
+
+    key, kept_file = tmp_path / "audit.pem", tmp_path / "kept" / "checkpoints.jsonl"
+    public = tmp_path / "audit.pub"
+    public.write_text(signing.generate_key(key))
+    kept_file.parent.mkdir()
+    configured = settings.model_copy(
+        update={
+            "audit_signing_key_file": key,
+            "audit_checkpoint_file": kept_file,
+            "audit_checkpoint_minutes": 60,
+        }
+    )
+    system = build_system(configured)
+    try:
+        actors = ensure_demo_officers(system)
+        populate(system.store, actors, 20, 3, lambda n: None)
+        system.keep_current()  # what every CLI write and the workers run
+        first = system.audit.checkpoints()
+        assert len(first) == 1 and first[0]["position"] == system.audit.head().position
+        assert signing.checkpoint_problems(system.audit, first, public.read_text()) == []
+        # The same line went to the file outside the database.
+        assert [json.loads(line) for line in kept_file.read_text().splitlines()] == first
+
+        # More events within the hour: chained, but no new checkpoint yet.
+        populate(system.store, actors, 5, 4, lambda n: None)
+        system.keep_current()
+        assert system.audit.checkpoints() == first
+        # Once the interval has passed, the next pass takes one.
+        system.audit.checkpoint_every = timedelta(0)
+        system.keep_current()
+        second = system.audit.checkpoints()
+        assert len(second) == 2 and second[1]["position"] == system.audit.head().position
+        # A quiet system does not pile up copies of the same head.
+        system.keep_current()
+        assert system.audit.checkpoints() == second
+
+        # Rewriting history and recomputing the chain is caught by the
+        # database's own signed checkpoints, given the public key.
+        tamper(system, *REWRITE_FIRST_FEMALE)
+        system.audit.extend_chain()
+    finally:
+        system.close()
+    monkeypatch.setenv("MSAFIRI_DATABASE_URL", settings.database_url)
+    code, out, _ = run(capsys, "audit", "verify", "--public-key", str(public), "--json")
+    result = json.loads(out)
+    assert code == 3 and not result["ok"]
+    assert any("kept in the database" in p and "rewritten" in p for p in result["problems"])

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from domain.authz import Authoriser
@@ -50,7 +51,7 @@ class System:
         has to start a worker."""
         self.fund_process.run_once()
         self.read_models.catch_up()
-        self.audit.extend_chain()
+        self.audit.keep_up()
 
     def close(self) -> None:
         self.read_models.close()
@@ -118,6 +119,26 @@ def connector(settings: Settings, database: Database) -> Callable[[], Any]:
     return lambda: psycopg.connect(conninfo, connect_timeout=timeout)
 
 
+def audit_store(settings: Settings, database: Database) -> AuditStore:
+    key_file = settings.audit_signing_key_file
+    minutes = settings.audit_checkpoint_minutes
+
+    def sign(record: dict[str, Any]) -> str:
+        # Imported here: the crypto library is only loaded when a key is set.
+        from projections.audit import signing
+
+        assert key_file is not None
+        return signing.sign(record, key_file)
+
+    return AuditStore(
+        connector(settings, database),
+        database.backend,
+        checkpoint_every=timedelta(minutes=minutes) if minutes else None,
+        sign=sign if key_file else None,
+        checkpoint_file=settings.audit_checkpoint_file,
+    )
+
+
 # Any constant: it only has to be the same in every Msafiri process.
 _SCHEMA_LOCK_KEY = 0x4D534146  # "MSAF"
 
@@ -165,11 +186,11 @@ def build_system(settings: Settings | None = None) -> System:
         authz = Authoriser(store)
         ledger = LedgerService(store, authz, settings.fund_code)
         fund_process = FundProcess(store, ledger)
-        audit = AuditStore(connector(settings, database), database.backend)
+        audit = audit_store(settings, database)
         # SQLite: the read-model schema is brought up to date here; PostgreSQL:
         # SchemaBehind (one line naming `msafiri db upgrade`) when it is behind.
         read_models = open_read_models(settings, database, store)
-    read_models.companions = [fund_process.run_once, audit.extend_chain]
+    read_models.companions = [fund_process.run_once, audit.keep_up]
     return System(
         settings=settings,
         database=database,

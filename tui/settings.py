@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     fund_code: str = Field(default="MWF", pattern=r"^[A-Za-z][A-Za-z0-9]{1,9}$")
     # Ed25519 private key (PEM) that signs audit checkpoints; see `msafiri audit keygen`.
     audit_signing_key_file: Path | None = None
+    # The log's followers take a checkpoint of the audit chain this often
+    # (when the chain has moved; 0 = only `msafiri audit checkpoint`), and
+    # append each to this file if set (put it on storage Msafiri's database
+    # administrators cannot rewrite).
+    audit_checkpoint_minutes: float = Field(default=60, ge=0)
+    audit_checkpoint_file: Path | None = None
     nats_url: str | None = None
     nats_stream: str = "MSAFIRI"
     nats_subject_prefix: str = "msafiri"

@@ -15,6 +15,16 @@ from projections.queries import CaseRow, Queries
 
 EVERY_CASE_UP_TO = 10_000  # beyond this, a spread sample (reported as such)
 
+# What reading back an altered stored event raises (pydantic's ValidationError
+# and orjson's decode error are ValueErrors; a missing or reordered version
+# trips the aggregate's version check). The auditor gets a finding, not a crash.
+UNREADABLE = (ValueError, TypeError, KeyError, AssertionError)
+
+
+def unreadable(what: str, error: Exception) -> str:
+    reason = " ".join(str(error).split())[:200] or type(error).__name__
+    return f"{what}: its stored events cannot be read back ({reason}); the log was altered"
+
 
 def _positions(queries: Queries) -> dict[str, int]:
     return {s.name: s.position for s in queries.status()}
@@ -42,14 +52,18 @@ def case_problems(
             continue
         checked += 1
         migrant_id = UUID(row.migrant_id)
-        version = version_as_of(store, audit, migrant_id, position=position)
-        if version != row.version:
-            problems.append(
-                f"case {row.case_number}: the read model is at version {row.version}, the log "
-                f"has version {version} at position {position}"
-            )
+        try:
+            version = version_as_of(store, audit, migrant_id, position=position)
+            if version != row.version:
+                problems.append(
+                    f"case {row.case_number}: the read model is at version {row.version}, "
+                    f"the log has version {version} at position {position}"
+                )
+                continue
+            migrant = store.repository.get(migrant_id, version=version)
+        except UNREADABLE as error:
+            problems.append(unreadable(f"case {row.case_number}", error))
             continue
-        migrant = store.repository.get(migrant_id, version=version)
         if migrant.stage.value != row.stage or migrant.full_name != row.full_name:
             problems.append(
                 f"case {row.case_number}: read model says {row.stage}/{row.full_name!r}, "
@@ -62,7 +76,10 @@ def fund_problems(
     store: EventStore, audit: AuditStore, queries: Queries, book_id: UUID
 ) -> list[str]:
     position = _positions(queries).get("fund", 0)
-    book = state_as_of(store, audit, book_id, position=position)
+    try:
+        book = state_as_of(store, audit, book_id, position=position)
+    except UNREADABLE as error:
+        return [unreadable("the fund's book", error)]
     if book is None:
         return []
     problems = []

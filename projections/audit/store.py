@@ -8,7 +8,10 @@ reads settings.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -23,10 +26,24 @@ CHAIN_COLUMNS = "position, originator_id, originator_version, link"
 
 
 class AuditStore:
-    def __init__(self, connect: Callable[[], Any], backend: str, page_size: int = 5000):
+    def __init__(
+        self,
+        connect: Callable[[], Any],
+        backend: str,
+        page_size: int = 5000,
+        *,
+        checkpoint_every: timedelta | None = None,
+        sign: Callable[[dict[str, Any]], str] | None = None,
+        checkpoint_file: Path | None = None,
+    ):
         self._connect = connect
         self.backend = backend
         self.page_size = page_size
+        # Periodic checkpoints (`keep_up`): how often, how they are signed,
+        # and a file outside the database they are also appended to.
+        self.checkpoint_every = checkpoint_every
+        self.sign = sign
+        self.checkpoint_file = checkpoint_file
         self.events_table, self.position_column = EVENT_TABLES[backend]
         self.mark = "?" if backend == "sqlite" else "%s"
 
@@ -122,30 +139,98 @@ class AuditStore:
         )
 
     def record_checkpoint(self) -> dict[str, Any]:
-        """Keep the head (position, hash, time) in the checkpoints table and
-        return it, for the auditor to keep outside Msafiri."""
+        """Keep the head (position, hash, time, and a signature when a signing
+        key is configured) in the checkpoints table, append it to the
+        checkpoint file if one is set, and return it, for the auditor to keep
+        outside Msafiri."""
         head = self.head()
         if head is None:
             return {"position": 0, "head": GENESIS.hex(), "taken_at": _now_iso()}
         record = {"position": head.position, "head": head.link.hex(), "taken_at": _now_iso()}
+        if self.sign is not None:
+            record["signature"] = self.sign(record)
         conn = self.connect()
         try:
             m = self.mark
             if self.backend == "sqlite":
                 conn.execute("BEGIN IMMEDIATE")
-            exists = conn.execute(
-                f"SELECT 1 FROM rm_audit_checkpoints WHERE position = {m}", (head.position,)
+            kept = conn.execute(
+                f"SELECT taken_at, signature FROM rm_audit_checkpoints WHERE position = {m}",
+                (head.position,),
             ).fetchone()
-            if not exists:
+            if kept is None:
                 conn.execute(
-                    f"INSERT INTO rm_audit_checkpoints (position, head, taken_at) "
-                    f"VALUES ({m}, {m}, {m})",
-                    (record["position"], record["head"], record["taken_at"]),
+                    f"INSERT INTO rm_audit_checkpoints (position, head, taken_at, signature) "
+                    f"VALUES ({m}, {m}, {m}, {m})",
+                    (
+                        record["position"],
+                        record["head"],
+                        record["taken_at"],
+                        record.get("signature"),
+                    ),
                 )
+            else:
+                # The chain has not moved: the checkpoint already kept stands.
+                record["taken_at"] = kept[0]
+                record.pop("signature", None)
+                if kept[1]:
+                    record["signature"] = kept[1]
             conn.execute("COMMIT") if self.backend == "sqlite" else conn.commit()
         finally:
             conn.close()
+        if kept is None and self.checkpoint_file is not None:
+            with self.checkpoint_file.open("a") as file:
+                file.write(json.dumps(record, sort_keys=True) + "\n")
         return record
+
+    def checkpoints(self) -> list[dict[str, Any]]:
+        """Every checkpoint kept in the database, oldest first."""
+        conn = self.connect()
+        try:
+            rows = conn.execute(
+                "SELECT position, head, taken_at, signature FROM rm_audit_checkpoints "
+                "ORDER BY position"
+            ).fetchall()
+        finally:
+            conn.close()
+        records = []
+        for position, head, taken_at, signature in rows:
+            record = {"position": position, "head": head, "taken_at": taken_at}
+            if signature:
+                record["signature"] = signature
+            records.append(record)
+        return records
+
+    def keep_up(self) -> int:
+        """What the log's followers run: extend the chain, then take a
+        checkpoint when the last one is older than `checkpoint_every` and the
+        chain has moved since - so checkpoints are taken without anyone
+        remembering to, and a quiet system does not pile up copies."""
+        added = self.extend_chain()
+        if self.checkpoint_every is None:
+            return added
+        head = self.head()
+        if head is None:
+            return added
+        last = self.last_checkpoint()
+        if last is not None:
+            if last["position"] >= head.position:
+                return added
+            taken = datetime.fromisoformat(last["taken_at"])
+            if datetime.now(UTC) - taken < self.checkpoint_every:
+                return added
+        self.record_checkpoint()
+        return added
+
+    def last_checkpoint(self) -> dict[str, Any] | None:
+        conn = self.connect()
+        try:
+            row = conn.execute(
+                "SELECT position, taken_at FROM rm_audit_checkpoints ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+        finally:
+            conn.close()
+        return None if row is None else {"position": row[0], "taken_at": row[1]}
 
     def extend_chain(self, batch: int | None = None) -> int:
         """Chain the events stored since the head, one page per transaction.
@@ -199,6 +284,4 @@ def _chain_row(link: ChainLink) -> tuple:
 
 
 def _now_iso() -> str:
-    from datetime import UTC, datetime
-
     return datetime.now(tz=UTC).isoformat()

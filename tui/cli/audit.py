@@ -22,7 +22,7 @@ from ledger.chart import NEVER_NEGATIVE
 from ledger.export import journal
 from projections.audit import signing
 from projections.audit.chain import verify
-from projections.audit.consistency import case_problems, fund_problems
+from projections.audit.consistency import UNREADABLE, case_problems, fund_problems, unreadable
 from projections.audit.corrections import corrections
 from projections.audit.trail import WhoFilter, case_filter, export_lines, state_as_of
 from tui.cli.context import CliContext, emit
@@ -54,15 +54,22 @@ def chain(ctx: CliContext) -> None:
 def checkpoint(ctx: CliContext, output: Path | None) -> None:
     audit = ctx.system.audit
     audit.extend_chain()
+    # Signed when MSAFIRI_AUDIT_SIGNING_KEY_FILE is set (the store signs).
     record = audit.record_checkpoint()
-    key_file = ctx.settings.audit_signing_key_file
-    if key_file is not None:
-        record["signature"] = signing.sign(record, key_file)
     line = json.dumps(record, sort_keys=True)
     if output:
         with output.open("a") as file:
             file.write(line + "\n")
     click.echo(line)
+
+
+@audit_group.command(name="checkpoints", help="The checkpoints kept in the database.")
+@click.pass_obj
+def checkpoints_command(ctx: CliContext) -> None:
+    """One JSON line each, oldest first: the file an auditor copies out and
+    later hands to `msafiri audit verify --checkpoint`."""
+    for record in ctx.system.audit.checkpoints():
+        click.echo(json.dumps(record, sort_keys=True))
 
 
 @audit_group.command(name="keygen", help="Make the key pair that signs checkpoints.")
@@ -90,7 +97,8 @@ def keygen(output: Path) -> None:
 @click.option(
     "--public-key",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Check each kept checkpoint's signature with this public key (PEM).",
+    help="Check the signature of each checkpoint (kept in the file and in the database)"
+    " with this public key (PEM).",
 )
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
@@ -101,10 +109,18 @@ def verify_command(
     audit = system.audit
     result = verify(audit.rows(), audit.chain())
     problems = [str(finding) for finding in result.findings or []]
+    public = public_key.read_text() if public_key else None
     if checkpoints:
         kept = [json.loads(t) for t in checkpoints.read_text().splitlines() if t.strip()]
-        public = public_key.read_text() if public_key else None
         problems.extend(signing.checkpoint_problems(audit, kept, public))
+    if public:
+        # The database's own signed checkpoints: a rewritten history cannot
+        # carry valid signatures without the secretariat's private key.
+        signed = [record for record in audit.checkpoints() if "signature" in record]
+        problems.extend(
+            f"kept in the database: {problem}"
+            for problem in signing.checkpoint_problems(audit, signed, public)
+        )
     problems.extend(_ledger_problems(system))
     queries = system.read_models.queries
     cases_checked, case_issues = case_problems(system.store, audit, queries)
@@ -134,7 +150,10 @@ def verify_command(
 def _ledger_problems(system) -> list[str]:
     if not system.ledger.fund_exists():
         return []
-    book, _ = journal(system.store, system.ledger.book_id)
+    try:
+        book, _ = journal(system.store, system.ledger.book_id)
+    except UNREADABLE as error:
+        return [unreadable("the fund's journal", error)]
     problems = []
     for currency in book.currencies():
         accounts = [a for a in book.accounts.values() if a.currency == currency]
