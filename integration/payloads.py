@@ -43,6 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 from domain.model import DomainEvent
+from projections.catalogue import CONTEXTS, event_classes
 
 SCHEMA_VERSION = 1
 SCHEMA_ID = "msafiri.event.v1"
@@ -81,17 +82,7 @@ UNPUBLISHED = frozenset({"IdentityDocumentClaimed"})
 ENVELOPE_FIELDS = frozenset(DomainEvent.model_fields)
 
 # Module prefix -> the context named in subjects: msafiri.<context>.<EventType>
-CONTEXTS = (
-    ("domain.cases.", "cases"),
-    ("domain.incidents.", "incidents"),
-    ("domain.officers.", "officers"),
-    ("ledger.", "fund"),
-)
-
-# Every module of these packages is imported before listing event classes,
-# so the list (and the schema files) never depends on what happened to be
-# imported already.
-EVENT_PACKAGES = ("domain.cases", "domain.incidents", "domain.officers", "ledger")
+# The contexts and the event catalogue live in projections.catalogue.
 
 
 class EventEnvelope(BaseModel):
@@ -203,22 +194,8 @@ def context_of(event_class: type) -> str:
 
 
 def all_event_classes() -> list[type[DomainEvent]]:
-    import importlib
-    import pkgutil
-
-    for package_name in EVENT_PACKAGES:
-        package = importlib.import_module(package_name)
-        for module in pkgutil.iter_modules(package.__path__, package_name + "."):
-            importlib.import_module(module.name)
-    # Only Msafiri's own contexts: a test may define throwaway event classes.
-    ours = tuple(prefix for prefix, _ in CONTEXTS)
-    found: list[type[DomainEvent]] = []
-    todo = list(DomainEvent.__subclasses__())
-    while todo:
-        cls = todo.pop()
-        if cls.__module__.startswith(ours) and cls.__name__ not in UNPUBLISHED:
-            found.append(cls)
-        todo.extend(cls.__subclasses__())
+    """Every published event class (the schema files list these)."""
+    found = [cls for cls in event_classes() if cls.__name__ not in UNPUBLISHED]
     return sorted(found, key=lambda c: (context_of(c), c.__name__))
 
 

@@ -23,6 +23,7 @@ import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from projections.db import ReadModelDb
@@ -115,6 +116,20 @@ class Officer:
     station: str
     roles: tuple[str, ...]
     active: bool
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """One stored event as the auditor's who-did-what lists it."""
+
+    position: int
+    recorded_at: str
+    occurred_at: str
+    actor_id: str
+    actor_role: str
+    username: str | None  # None: not an officer (e.g. the fund process)
+    event_type: str
+    aggregate_id: str
 
 
 @dataclass(frozen=True)
@@ -628,6 +643,49 @@ class Queries:
         )
         return _officer(row) if row else None
 
+    # --- who did what -------------------------------------------------------
+
+    def activity(
+        self,
+        *,
+        officer_id: str | None = None,
+        role: str | None = None,
+        event_type: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after: str | None = None,
+        limit: int = 200,
+    ) -> Page[ActivityRow]:
+        """Events of the whole log by officer, role, type and recorded time
+        (`since` and `until` inclusive, aware datetimes), in log order."""
+        limit = _bounded(limit)
+        where, params = ["a.position > ?"], [int(after) if after else 0]
+        for column, value in (
+            ("a.actor_id", officer_id),
+            ("a.actor_role", role),
+            ("a.event_type", event_type),
+        ):
+            if value:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if since is not None:
+            where.append("a.recorded_at >= ?")
+            params.append(_utc_text(since))
+        if until is not None:
+            where.append("a.recorded_at <= ?")
+            params.append(_utc_text(until))
+        rows = self.db.fetchall(
+            "SELECT a.position, a.recorded_at, a.occurred_at, a.actor_id, a.actor_role, "
+            "o.username, a.event_type, a.aggregate_id "
+            "FROM rm_activity a LEFT JOIN rm_officers o ON o.officer_id = a.actor_id "
+            f"WHERE {' AND '.join(where)} ORDER BY a.position LIMIT ?",
+            (*params, limit + 1),
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        found = [ActivityRow(int(r[0]), *r[1:]) for r in rows]
+        return Page(found, str(found[-1].position) if more else None)
+
     # --- projections --------------------------------------------------------
 
     def status(self) -> list[ProjectionStatus]:
@@ -667,3 +725,10 @@ def _officer(row: tuple) -> Officer:
     return Officer(
         row[0], row[1], row[2], row[3], tuple(filter(None, row[4].split(","))), bool(row[5])
     )
+
+
+def _utc_text(moment: datetime) -> str:
+    """The read models' fixed-width UTC text, so times compare as text."""
+    if moment.tzinfo is None:
+        raise ValueError("a time to compare must carry its zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -15,9 +15,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from projections.activity import ActivityProjection
 from projections.base import Projection
 from projections.cases import CasesProjection
 from projections.db import ReadModelDb
+from projections.fund import FundProjection
 from projections.log import Decoder
 from projections.officers import OfficersProjection
 from projections.queries import ProjectionStatus, Queries
@@ -31,21 +33,15 @@ if TYPE_CHECKING:  # the settings live in tui/, the outer layer
 
 
 def all_projections() -> list[Projection]:
-    """Every projection, in the order a page is given to them. The fund's
-    read models are added here when `projections/fund.py` exists."""
-    projections: list[Projection] = [
+    """Every projection, in the order a page is given to them."""
+    return [
         OfficersProjection(),
         CasesProjection(),
         TimelineProjection(),
         StatisticsProjection(),
+        FundProjection(),
+        ActivityProjection(),
     ]
-    try:
-        from projections.fund import FundProjection
-    except ImportError:
-        pass
-    else:
-        projections.append(FundProjection())
-    return projections
 
 
 class UnknownProjection(Exception):

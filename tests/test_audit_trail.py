@@ -3,13 +3,15 @@ position or a time, and who did what."""
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from uuid import uuid4
 
 from domain.cases import commands as cc
 from domain.values import utcnow
 from ledger import commands as c
 from projections.audit.corrections import corrections
-from projections.audit.trail import WhoFilter, export_lines, state_as_of
+from projections.audit.trail import export_lines, state_as_of
 from tests.factories import days_ago
 from tests.fund_helpers import kes, open_fund, send_abroad
 
@@ -54,17 +56,55 @@ def test_a_case_as_of_a_position_and_a_time(system, officers):
     assert state_as_of(system.store, system.audit, migrant_id, position=1) is None
 
 
-def test_who_did_what_filters_by_officer_role_and_type(system, officers):
+def test_who_did_what_filters_by_officer_role_type_and_time(system, officers):
     send_abroad(system, officers)
-    lines = list(
-        export_lines(
-            system.store,
-            system.audit,
-            WhoFilter(officer_id=officers.attache.officer_id, event_type="Arrived"),
-        )
-    )
-    assert len(lines) == 1 and lines[0]["actor_role"] == "labour_attache"
-    registrar = list(
-        export_lines(system.store, system.audit, WhoFilter(role="registration_officer"))
-    )
-    assert registrar and all(line["actor_role"] == "registration_officer" for line in registrar)
+    system.read_models.catch_up()
+    q = system.read_models.queries
+    attache = str(officers.attache.officer_id)
+    arrived = q.activity(officer_id=attache, event_type="Arrived").rows
+    assert len(arrived) == 1 and arrived[0].actor_role == "labour_attache"
+    assert arrived[0].username == "attache"
+    registrar = q.activity(role="registration_officer").rows
+    assert registrar and {r.actor_role for r in registrar} == {"registration_officer"}
+    # The index holds every event of the log, in log order, exactly once.
+    everything, after = [], None
+    while True:
+        page = q.activity(after=after, limit=7)
+        everything += page.rows
+        if page.after is None:
+            break
+        after = page.after
+    trail = list(export_lines(system.store, system.audit))
+    assert [r.position for r in everything] == [line["position"] for line in trail]
+    assert [(r.actor_id, r.event_type) for r in everything] == [
+        (line["actor_id"], line["type"]) for line in trail
+    ]
+    # Time range, inclusive at both ends.
+    middle = everything[len(everything) // 2]
+    moment = datetime.fromisoformat(middle.recorded_at)
+    since = q.activity(since=moment, limit=500).rows
+    until = q.activity(until=moment, limit=500).rows
+    assert middle.position in {r.position for r in since} & {r.position for r in until}
+    assert {r.position for r in since} | {r.position for r in until} == {
+        r.position for r in everything
+    }
+    assert all(r.recorded_at >= middle.recorded_at for r in since)
+    assert all(r.recorded_at <= middle.recorded_at for r in until)
+
+
+def test_who_on_the_cli_names_the_officer_and_refuses_unknown_types(
+    system, officers, settings, monkeypatch, capsys
+):
+    from tests.test_fund_cli import run
+
+    send_abroad(system, officers)
+    monkeypatch.setenv("MSAFIRI_DATABASE_URL", settings.database_url)
+    system.read_models.catch_up()
+    code, out, err = run(capsys, "audit", "who", "--officer", "attache", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and rows, err
+    assert {r["username"] for r in rows} == {"attache"}
+    code, out, err = run(capsys, "audit", "who", "--type", "Arived")
+    assert code == 2 and "--type" in err and "Arived" in err and not out
+    code, _, err = run(capsys, "audit", "who", "--role", "chief")
+    assert code == 2 and "--role" in err

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import UTC, datetime, time
 from pathlib import Path
 from uuid import UUID
 
@@ -17,14 +18,15 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from domain.ids import officer_id
-from domain.values import utcnow
+from domain.values import Role, utcnow
 from ledger.chart import NEVER_NEGATIVE
 from ledger.export import journal
 from projections.audit import signing
 from projections.audit.chain import verify
 from projections.audit.consistency import UNREADABLE, case_problems, fund_problems, unreadable
 from projections.audit.corrections import corrections
-from projections.audit.trail import WhoFilter, case_filter, export_lines, state_as_of
+from projections.audit.trail import case_filter, export_lines, state_as_of
+from projections.catalogue import event_type_names
 from tui.cli.context import CliContext, emit
 
 
@@ -188,7 +190,7 @@ def export(ctx: CliContext, output: Path, migrant_id: UUID | None) -> None:
     click.echo(f"wrote {written:,} events to {output}", err=True)
 
 
-def _moment(value: str | None) -> datetime | None:
+def _moment(value: str | None, end_of_day: bool = False) -> datetime | None:
     if value is None:
         return None
     try:
@@ -197,38 +199,63 @@ def _moment(value: str | None) -> datetime | None:
         raise click.BadParameter(
             "must be a date or time, e.g. 2026-06-30 or 2026-06-30T12:00+03:00"
         ) from None
+    if end_of_day and len(value) == 10:  # a bare date: up to the end of that day
+        moment = datetime.combine(moment.date(), time.max)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 @audit_group.command(name="who", help="Who did what: events by officer, role, time, type.")
 @click.option("--officer", help="Username")
-@click.option("--role")
+@click.option("--role", type=click.Choice([r.value for r in Role]))
 @click.option("--since", help="Recorded on or after (date or ISO time, UTC if no zone)")
-@click.option("--until", help="Recorded on or before")
+@click.option("--until", help="Recorded on or before (a date means the end of that day)")
 @click.option("--type", "event_type", help="Event type, e.g. DisbursementApproved")
 @click.option("--limit", type=click.IntRange(1, 1_000_000), default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def who(ctx, officer, role, since, until, event_type, limit, as_json) -> None:
-    keep = WhoFilter(
-        officer_id=officer_id(officer) if officer else None,
-        role=role,
-        since=_moment(since),
-        until=_moment(until),
-        event_type=event_type,
-    )
-    lines = export_lines(ctx.system.store, ctx.system.audit, keep)
-    for shown, line in enumerate(lines, 1):
-        line.pop("stored_state_b64")
-        if as_json:
-            click.echo(json.dumps(line, sort_keys=True))
-        else:
+    if event_type and event_type not in event_type_names():
+        raise click.BadParameter(
+            f"no event type {event_type!r}; e.g. IncidentReported, DisbursementApproved",
+            param_hint="--type",
+        )
+    system = ctx.system
+    read_models = system.read_models
+    if system.database.backend == "sqlite":
+        read_models.catch_up()  # embedded: the index is kept here, not by a worker
+    else:
+        lag = next((s.lag for s in read_models.queries.status() if s.name == "activity"), 0)
+        if lag:
             click.echo(
-                f"{line['position']:>8} {line['recorded_at'][:19]} {line['actor_role']:<22} "
-                f"{line['actor_id'][:8]} {line['type']:<28} {line['aggregate_id'][:8]}"
+                f"note: the activity index is {lag:,} events behind the log "
+                "(is `msafiri projections run` running?)",
+                err=True,
             )
-        if shown >= limit:
+    filters = {
+        "officer_id": str(officer_id(officer)) if officer else None,
+        "role": role,
+        "event_type": event_type,
+        "since": _moment(since),
+        "until": _moment(until, end_of_day=True),
+    }
+    shown, after = 0, None
+    while shown < limit:
+        page = read_models.queries.activity(
+            **filters, after=after, limit=min(500, limit - shown)
+        )
+        for row in page.rows:
+            if as_json:
+                click.echo(json.dumps(asdict(row), sort_keys=True))
+            else:
+                click.echo(
+                    f"{row.position:>8} {row.recorded_at[:19]} {row.actor_role:<22} "
+                    f"{row.username or row.actor_id[:8]:<16} {row.event_type:<28} "
+                    f"{row.aggregate_id[:8]}"
+                )
+        shown += len(page.rows)
+        if page.after is None:
             break
+        after = page.after
 
 
 @audit_group.command(name="as-of", help="A record (case, incident, disbursement, fund) as it was.")

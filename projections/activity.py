@@ -1,0 +1,46 @@
+"""Who did what: every stored event's actor, role, type, aggregate and both
+times, one row per log position (the auditor's index over the whole log)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from projections.base import Projection, ts
+from projections.catalogue import event_type_names
+from projections.db import ReadModelDb
+from projections.log import Record
+
+COLUMNS = (
+    "position",
+    "actor_id",
+    "actor_role",
+    "event_type",
+    "aggregate_id",
+    "recorded_at",
+    "occurred_at",
+)
+
+
+class ActivityProjection(Projection):
+    name = "activity"
+    tables = ("rm_activity",)
+    # Every kind of event: an auditor asks about any of them.
+    types = event_type_names()
+
+    def apply(self, db: ReadModelDb, records: Sequence[Record]) -> None:
+        db.insert_many(
+            "rm_activity",
+            COLUMNS,
+            [
+                (
+                    r.id,
+                    r.data["actor_id"],
+                    r.data["actor_role"],
+                    r.type,
+                    r.originator_id,
+                    ts(r.data["timestamp"]),
+                    ts(r.data["occurred_at"]),
+                )
+                for r in records
+            ],
+        )
