@@ -177,3 +177,26 @@ def test_statistics_screen(snap_compare, demo_system):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SNAPSHOT_SIZE, run_before=open_statistics)
+
+
+def test_timeline_event_screen(snap_compare, demo_system):
+    """One timeline event in full, over the case (enter on its row)."""
+    from textual.widgets import DataTable
+
+    from tui.app.screens.case_view import CaseScreen
+
+    app = signed_in(demo_system, "demo.attache", Role.LABOUR_ATTACHE)
+    migrant_id = busiest_case(demo_system)
+
+    async def open_event(pilot):
+        await app.switch_screen(CaseScreen(migrant_id))
+        await settle(pilot)
+        case = app.screen
+        [paid] = [e for e in case.timeline.values() if e.event_type == "DisbursementPaid"][:1]
+        table = case.query_one("#timeline", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(str(paid.notification_id)))
+        await pilot.press("enter")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SNAPSHOT_SIZE, run_before=open_event)

@@ -133,19 +133,29 @@ class ReadSide:
                 continue
             if len(found) == limit:
                 return Page(found, str(found[-1].position))
-            found.append(
-                TrailLine(
-                    position=line["position"],
-                    recorded_at=line["recorded_at"],
-                    occurred_at=line["occurred_at"] or "",
-                    actor_id=line["actor_id"],
-                    actor_role=line["actor_role"],
-                    event_type=line["type"],
-                    aggregate_id=line["aggregate_id"],
-                    payload=line["payload"],
-                )
-            )
+            found.append(_trail(line))
         return Page(found, None)
+
+    def event_at(self, position: int) -> TrailLine | None:
+        """Blocking: the stored event at one log position, every field of it
+        (the timeline's one-line summaries are cut; this is what was recorded)."""
+        store, audit = self.system.store, self.system.audit
+        for row in audit.rows(after=position - 1, upto=position):
+            return _trail(trail_line(store, row, None))
+        return None
+
+
+def _trail(line: dict[str, Any]) -> TrailLine:
+    return TrailLine(
+        position=line["position"],
+        recorded_at=line["recorded_at"],
+        occurred_at=line["occurred_at"] or "",
+        actor_id=line["actor_id"],
+        actor_role=line["actor_role"],
+        event_type=line["type"],
+        aggregate_id=line["aggregate_id"],
+        payload=line["payload"],
+    )
 
 
 def when(iso: str | None, with_time: bool = True) -> str:

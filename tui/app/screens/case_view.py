@@ -69,6 +69,8 @@ class CaseScreen(Screen):
         Binding("escape", "app.pop_screen", "Back", id="case.back"),
         Binding("a", "case_actions", "Case actions", id="case.actions"),
         Binding("i", "incident_actions", "Incident actions", id="case.incident_actions"),
+        # Enter on a timeline row opens it too (the table's own row selection).
+        Binding("d", "event_details", "Event details", id="case.event_details"),
         Binding("r", "reload", "Reload", id="case.reload"),
         Binding("h", "replay", "History replay", id="case.replay"),
         Binding("ctrl+e", "export", "Export history", id="case.export"),
@@ -80,6 +82,7 @@ class CaseScreen(Screen):
         self.migrant_id = migrant_id
         self.detail: CaseRow | None = None
         self.incidents: list[IncidentRow] = []
+        self.timeline: dict[str, TimelineEntry] = {}  # by log position, as the row key
 
     @property
     def context_line(self) -> str:
@@ -190,6 +193,7 @@ class CaseScreen(Screen):
     def _fill_timeline(self, entries: list[TimelineEntry]) -> None:
         table = self.query_one("#timeline", DataTable)
         table.clear()
+        self.timeline = {str(entry.notification_id): entry for entry in entries}
         for entry in entries:
             table.add_row(
                 str(entry.notification_id),
@@ -199,6 +203,7 @@ class CaseScreen(Screen):
                 entry.actor_role.replace("_", " "),
                 entry.event_type,
                 entry.summary,
+                key=str(entry.notification_id),
             )
 
     def _fill_incidents(self, incidents: list[IncidentRow]) -> None:
@@ -215,6 +220,27 @@ class CaseScreen(Screen):
                 incident.assistance_status.replace("_", " "),
                 key=incident.incident_id,
             )
+
+    # -- one timeline event in full ------------------------------------------------
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "timeline":
+            self._open_entry(event.row_key.value)
+
+    def action_event_details(self) -> None:
+        table = self.query_one("#timeline", DataTable)
+        if not table.row_count:
+            self.app.notify("The timeline has no event to show yet", severity="warning")
+            return
+        self.query_one(TabbedContent).active = "tab-timeline"
+        self._open_entry(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def _open_entry(self, key: str | None) -> None:
+        from tui.app.screens.timeline_entry import TimelineEntryScreen
+
+        entry = self.timeline.get(key or "")
+        if entry is not None:
+            self.app.push_screen(TimelineEntryScreen(entry))
 
     # -- actions ----------------------------------------------------------------
 

@@ -1,0 +1,118 @@
+"""One timeline event in full: who, in which role, when it was recorded and
+when it happened, the whole summary, and every field the event recorded.
+
+The timeline's Details column is one line per event and runs off a 120-column
+terminal; this modal is where a long note, reason or correction is read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from domain.values import format_minor
+from projections.queries import TimelineEntry
+from tui.app.readside import TrailLine
+
+SYSTEM_ACTOR = "Msafiri (system)"
+
+
+def exact(iso: str | None) -> str:
+    """'2026-11-01T08:00:05.123456Z' -> '2026-11-01 08:00:05 UTC' (to the second)."""
+    if not iso:
+        return "-"
+    return iso[:19].replace("T", " ") + " UTC"
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def _is_money(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"amount_minor", "currency"}
+
+
+def recorded_fields(payload: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """The event's own fields as (label, text) rows, nested records flattened
+    ("contract · employer name"), money in major units with its currency."""
+    rows: list[tuple[str, str]] = []
+    for key, value in payload.items():
+        label = f"{prefix}{_label(key)}"
+        if _is_money(value):
+            amount = format_minor(value["amount_minor"], value["currency"])
+            rows.append((label, f"{amount} {value['currency']}"))
+        elif isinstance(value, dict) and value:
+            rows += recorded_fields(value, prefix=f"{label} · ")
+        elif isinstance(value, list | tuple):
+            rows.append((label, ", ".join(str(item) for item in value) or "-"))
+        elif value is None or value == {} or value == "":
+            rows.append((label, "-"))
+        elif isinstance(value, bool):
+            rows.append((label, "yes" if value else "no"))
+        else:
+            rows.append((label, str(value)))
+    return rows
+
+
+SUBJECTS = {"case": "the case", "incident": "incident", "fund": "fund request"}
+
+
+def entry_facts(entry: TimelineEntry) -> dict[str, str]:
+    who = entry.actor_name or SYSTEM_ACTOR
+    return {
+        "event": entry.event_type,
+        "position": f"{entry.notification_id} in the log",
+        "about": f"{SUBJECTS.get(entry.subject, entry.subject)} {entry.subject_id}",
+        "who": f"{who} ({entry.actor_id})",
+        "role": _label(entry.actor_role),
+        "recorded": exact(entry.recorded_at),
+        "happened": exact(entry.occurred_at),
+    }
+
+
+def _grid(rows: list[tuple[str, str]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")  # long values wrap, never cut
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+class TimelineEntryScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,enter", "dismiss(None)", "Close", id="entry.close"),
+    ]
+
+    def __init__(self, entry: TimelineEntry):
+        super().__init__()
+        self.entry = entry
+        self.recorded: TrailLine | None = None
+
+    def compose(self) -> ComposeResult:
+        entry = self.entry
+        with VerticalScroll(id="timeline-entry", classes="card"):
+            yield Static(f"#{entry.notification_id} · {entry.event_type}", classes="card-title")
+            yield Static(_grid(list(entry_facts(entry).items())), id="entry-facts")
+            yield Static("Summary", classes="entry-heading")
+            yield Static(entry.summary or "-", id="entry-summary")
+            yield Static("Recorded details", classes="entry-heading")
+            yield Static("reading...", id="entry-recorded")
+            yield Static("enter or escape: close", id="entry-help", classes="card-help")
+
+    def on_mount(self) -> None:
+        app: Any = self.app
+        app.call(app.read_side.event_at, self.entry.notification_id, then=self._show, group="entry")
+
+    def _show(self, line: TrailLine | None) -> None:
+        self.recorded = line
+        target = self.query_one("#entry-recorded", Static)
+        if line is None:
+            target.update("The stored event at this position could not be read.")
+            return
+        target.update(_grid(recorded_fields(line.payload) or [("-", "no further fields")]))
