@@ -56,7 +56,7 @@ def test_rebuild_killed_at_random_moments_equals_a_clean_rebuild(pg_url):
     # The composition root refuses a PostgreSQL schema that is behind.
     upgrade(parse_database_url(pg_url))
     system = build_system(settings)
-    write_in_chunks(system, None, chunks=1, migrants=1000)
+    write_in_chunks(system, None, chunks=1, migrants=2000)
     head = system.store.recorder.max_notification_id()
     models = ReadModels(settings, system.database, system.store)
     rng = random.Random(os.environ.get("MSAFIRI_CRASH_SEED", "4"))
