@@ -56,7 +56,7 @@ def test_every_deferred_index_is_one_the_migrations_make(system):
     upgrade(system.database)
     found = {name for name, _, _ in indexes(system.database)}
     # A renamed index would silently stay in place during rebuilds.
-    assert REBUILD_DEFERRED_INDEXES <= found
+    assert found >= REBUILD_DEFERRED_INDEXES
     # The projections look rows up through these while applying: kept.
     kept = {"rm_case_search_migrant", "rm_incidents_migrant", "rm_stats_incident_keys_migrant"}
     assert not kept & REBUILD_DEFERRED_INDEXES
