@@ -19,15 +19,12 @@ notification id and the error in `rm_tracking`; the others go on.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from projections.base import Projection
 from projections.db import ReadModelDb
@@ -69,55 +66,6 @@ REBUILD_DEFERRED_INDEXES = frozenset(
         "rm_activity_recorded",
     }
 )
-
-
-# A catch-up longer than this many pages reads ahead (see PageReader).
-PREFETCH_AFTER_PAGES = 2
-
-
-class PageReader:
-    """Reads and decodes the next page of the log in a thread, on its own
-    connection, while the runner writes the current one. The database works
-    with the GIL released (psycopg waiting for the server, sqlite3 in
-    sqlite3_step), so on two cores the read and decode cost little wall time.
-    A page is used only if it is the one the runner then asks for (the same
-    start, limit and event types); otherwise it is read again in line."""
-
-    def __init__(self, database: Any, decoder: Decoder):
-        self.db = ReadModelDb(database)
-        self.decoder = decoder
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-reader")
-        self.pending: tuple[tuple[int, int, frozenset[str]], Future] | None = None
-
-    def _read(self, start: int, limit: int, needed: frozenset[str]) -> tuple[list, list[Record]]:
-        rows = read_page(self.db, start, limit)
-        return rows, self.decoder.decode_page(rows, needed) if rows else []
-
-    def start(self, start: int, limit: int, needed: frozenset[str]) -> None:
-        self._drop()
-        key = (start, limit, needed)
-        self.pending = key, self.pool.submit(self._read, *key)
-
-    def take(
-        self, start: int, limit: int, needed: frozenset[str]
-    ) -> tuple[list, list[Record]] | None:
-        if self.pending is None or self.pending[0] != (start, limit, needed):
-            self._drop()
-            return None
-        future = self.pending[1]
-        self.pending = None
-        return future.result()
-
-    def _drop(self) -> None:
-        if self.pending is not None:
-            with contextlib.suppress(Exception):  # not used: its errors neither
-                self.pending[1].result()
-            self.pending = None
-
-    def close(self) -> None:
-        self._drop()
-        self.pool.shutdown(wait=True)
-        self.db.close()
 
 
 class PositionMoved(Exception):
@@ -202,44 +150,30 @@ class Runner:
         self, wanted: list[str], head: int, progress: Callable[[int, int], None] | None
     ) -> int:
         read = 0
-        ahead: PageReader | None = None
-        try:
-            while True:
-                positions = {n: t.position for n, t in self.tracking().items() if n in wanted}
-                active = [n for n in wanted if n not in self.stopped and positions[n] < head]
-                if not active:
-                    return read
-                start = min(positions[n] for n in active)
-                limit = min(self.batch_size, head - start)
-                # Only the events some projection reads are decoded.
-                needed = frozenset().union(*(self.projections[n].types for n in active))
-                if ahead is None and head - start > PREFETCH_AFTER_PAGES * self.batch_size:
-                    ahead = PageReader(self.db.database, self.decoder)
-                page = ahead.take(start, limit, needed) if ahead else None
-                if page is None:
-                    rows = read_page(self.db, start, limit)
-                    page = rows, self.decoder.decode_page(rows, needed) if rows else []
-                rows, records = page
-                if not rows:
-                    return read
-                read += len(rows)
-                last = rows[-1][0]
-                if ahead and last < head:
-                    # The next page, read and decoded while this one is written.
-                    ahead.start(last, min(self.batch_size, head - last), needed)
-                behind = [n for n in active if positions[n] < last]
-                # The usual case: every projection at the same position, one
-                # transaction (one commit) for all of them.
-                together = [n for n in behind if positions[n] == start]
-                if len(together) > 1 and self._apply_together(together, records, start, last):
-                    behind = [n for n in behind if n not in together]
-                for name in behind:
-                    self._apply_page(self.projections[name], records, positions[name], last)
-                if progress:
-                    progress(last, head)
-        finally:
-            if ahead:
-                ahead.close()
+        while True:
+            positions = {n: t.position for n, t in self.tracking().items() if n in wanted}
+            active = [n for n in wanted if n not in self.stopped and positions[n] < head]
+            if not active:
+                return read
+            start = min(positions[n] for n in active)
+            rows = read_page(self.db, start, min(self.batch_size, head - start))
+            if not rows:
+                return read
+            read += len(rows)
+            # Only the events some projection reads are decoded.
+            needed = frozenset().union(*(self.projections[n].types for n in active))
+            records = self.decoder.decode_page(rows, needed)
+            last = rows[-1][0]
+            behind = [n for n in active if positions[n] < last]
+            # The usual case: every projection at the same position, one
+            # transaction (one commit) for all of them.
+            together = [n for n in behind if positions[n] == start]
+            if len(together) > 1 and self._apply_together(together, records, start, last):
+                behind = [n for n in behind if n not in together]
+            for name in behind:
+                self._apply_page(self.projections[name], records, positions[name], last)
+            if progress:
+                progress(last, head)
 
     def _apply_together(
         self, names: list[str], records: list[Record], position: int, last: int
