@@ -21,6 +21,8 @@ EVENT_TABLES = {
     "sqlite": ("stored_events", "rowid"),
     "postgresql": ("msafiri_events", "notification_id"),
 }
+# Any constant: the same in every Msafiri process ("MSAC"; the schema's is "MSAF").
+_CHAIN_LOCK_KEY = 0x4D534143
 CHAIN_TABLE = "rm_audit_chain"
 CHAIN_COLUMNS = "position, originator_id, originator_version, link"
 
@@ -152,8 +154,7 @@ class AuditStore:
         conn = self.connect()
         try:
             m = self.mark
-            if self.backend == "sqlite":
-                conn.execute("BEGIN IMMEDIATE")
+            self._begin_alone(conn)
             kept = conn.execute(
                 f"SELECT taken_at, signature FROM rm_audit_checkpoints WHERE position = {m}",
                 (head.position,),
@@ -232,6 +233,17 @@ class AuditStore:
             conn.close()
         return None if row is None else {"position": row[0], "taken_at": row[1]}
 
+    def _begin_alone(self, conn: Any) -> None:
+        """Begin a transaction no other chainer runs beside: every follower of
+        the log (each TUI, each projection worker) extends the chain, and one
+        racing another for the same page would fail on the position key and
+        stop its follower thread. SQLite: the write lock; PostgreSQL: a
+        transaction-scoped advisory lock, released by the commit or rollback."""
+        if self.backend == "sqlite":
+            conn.execute("BEGIN IMMEDIATE")
+        else:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CHAIN_LOCK_KEY,))
+
     def extend_chain(self, batch: int | None = None) -> int:
         """Chain the events stored since the head, one page per transaction.
 
@@ -244,8 +256,7 @@ class AuditStore:
         conn = self.connect()
         try:
             while True:
-                if self.backend == "sqlite":
-                    conn.execute("BEGIN IMMEDIATE")
+                self._begin_alone(conn)
                 head = self.head(conn)
                 previous, after = (head.link, head.position) if head else (GENESIS, 0)
                 rows = []
