@@ -82,6 +82,24 @@ class AuditStore:
             if own:
                 conn.close()
 
+    def rows_at(self, positions: list[int]) -> list[StoredRow]:
+        """The stored events at these log positions, in position order (a
+        page of an index's hits, e.g. who-did-what)."""
+        if not positions:
+            return []
+        pos = self.position_column
+        marks = ", ".join(self.mark for _ in positions)
+        conn = self.connect()
+        try:
+            page = conn.execute(
+                f"SELECT {pos}, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table} WHERE {pos} IN ({marks}) ORDER BY {pos}",
+                tuple(positions),
+            ).fetchall()
+        finally:
+            conn.close()
+        return [StoredRow(p, _uuid(o), v, t, bytes(state)) for p, o, v, t, state in page]
+
     def max_position(self) -> int:
         conn = self.connect()
         try:

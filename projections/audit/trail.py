@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -90,27 +89,6 @@ def case_filter(migrant_id: UUID) -> Callable[[dict[str, Any]], bool]:
         return False
 
     return keep
-
-
-@dataclass(frozen=True)
-class WhoFilter:
-    officer_id: UUID | None = None
-    role: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    event_type: str | None = None
-
-    def __call__(self, line: dict[str, Any]) -> bool:
-        if self.officer_id and line["actor_id"] != str(self.officer_id):
-            return False
-        if self.role and line["actor_role"] != self.role:
-            return False
-        if self.event_type and line["type"] != self.event_type:
-            return False
-        recorded = datetime.fromisoformat(line["recorded_at"])
-        if self.since and recorded < self.since:
-            return False
-        return not (self.until and recorded > self.until)
 
 
 def version_as_of(

@@ -3,7 +3,7 @@
 `ReadSide` owns (or borrows from the System) the read models, keeps them
 current in a background thread (the embedded SQLite default has no other
 projection worker), catches them up right after the UI itself writes, and
-adds the auditor's who-did-what over the stored trail.
+adds the auditor's who-did-what (the activity index, then the stored events).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from domain.ids import officer_id
-from projections.audit.trail import WhoFilter, trail_line
+from projections.audit.trail import trail_line
 from projections.queries import Page, Queries
 from projections.readmodels import ReadModels, open_read_models
 
@@ -115,26 +115,21 @@ class ReadSide:
         limit: int = 50,
     ) -> Page[TrailLine]:
         """Events of the whole log that match, in order, a page at a time
-        (keyset on the log position). Scans the stored trail: slow filters
-        on a huge log are bounded by the page, not the log."""
-        limit = max(1, min(limit, WHO_PAGE_MAX))
-        keep = WhoFilter(
-            officer_id=officer_id(officer) if officer else None,
+        (keyset on the log position): the activity read model finds them
+        (`Queries.activity`, shared with `msafiri audit who`), the event
+        store gives their recorded fields."""
+        page = self.queries.activity(
+            officer_id=str(officer_id(officer)) if officer else None,
             role=role or None,
+            event_type=event_type or None,
             since=since,
             until=until,
-            event_type=event_type or None,
+            after=str(after) if after else None,
+            limit=max(1, min(limit, WHO_PAGE_MAX)),
         )
         store, audit = self.system.store, self.system.audit
-        found: list[TrailLine] = []
-        for row in audit.rows(after=after):
-            line = trail_line(store, row, None)
-            if not keep(line):
-                continue
-            if len(found) == limit:
-                return Page(found, str(found[-1].position))
-            found.append(_trail(line))
-        return Page(found, None)
+        rows = audit.rows_at([row.position for row in page.rows])
+        return Page([_trail(trail_line(store, row, None)) for row in rows], page.after)
 
     def event_at(self, position: int) -> TrailLine | None:
         """Blocking: the stored event at one log position, every field of it
