@@ -47,6 +47,19 @@ def findings(system):
     return result, [(f.position, f.problem) for f in result.findings]
 
 
+# Someone with database access alters an event and recomputes the chain.
+REWRITE_FIRST_FEMALE = (
+    "UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), 'female', 'femalf') "
+    "AS BLOB) WHERE rowid = (SELECT MIN(rowid) FROM stored_events "
+    "WHERE CAST(state AS TEXT) LIKE '%female%');"
+    "DELETE FROM rm_audit_chain",
+    "UPDATE msafiri_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
+    "'female', 'femalf'), 'UTF8') WHERE notification_id = (SELECT MIN(notification_id) "
+    "FROM msafiri_events WHERE convert_from(state, 'UTF8') LIKE '%female%');"
+    "DELETE FROM rm_audit_chain",
+)
+
+
 def test_an_untouched_store_verifies(chained):
     result, problems = findings(chained)
     assert problems == [] and result.checked == chained.audit.max_position()
@@ -124,17 +137,7 @@ def test_a_rewritten_history_is_caught_by_a_signed_checkpoint(chained, tmp_path)
     record["signature"] = signing.sign(record, key)
     assert signing.checkpoint_problems(chained.audit, [record], public) == []
     # Someone with database access alters an event and recomputes the whole chain:
-    tamper(
-        chained,
-        "UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), 'female', 'femalf') "
-        "AS BLOB) WHERE rowid = (SELECT MIN(rowid) FROM stored_events "
-        "WHERE CAST(state AS TEXT) LIKE '%female%');"
-        "DELETE FROM rm_audit_chain",
-        "UPDATE msafiri_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
-        "'female', 'femalf'), 'UTF8') WHERE notification_id = (SELECT MIN(notification_id) "
-        "FROM msafiri_events WHERE convert_from(state, 'UTF8') LIKE '%female%');"
-        "DELETE FROM rm_audit_chain",
-    )
+    tamper(chained, *REWRITE_FIRST_FEMALE)
     chained.audit.extend_chain()
     assert findings(chained)[1] == []  # the chain alone cannot tell...
     problems = signing.checkpoint_problems(chained.audit, [record], public)
@@ -143,18 +146,6 @@ def test_a_rewritten_history_is_caught_by_a_signed_checkpoint(chained, tmp_path)
     assert any(
         "bad signature" in p for p in signing.checkpoint_problems(chained.audit, [forged], public)
     )
-
-
-REWRITE_FIRST_FEMALE = (
-    "UPDATE stored_events SET state = CAST(REPLACE(CAST(state AS TEXT), 'female', 'femalf') "
-    "AS BLOB) WHERE rowid = (SELECT MIN(rowid) FROM stored_events "
-    "WHERE CAST(state AS TEXT) LIKE '%female%');"
-    "DELETE FROM rm_audit_chain",
-    "UPDATE msafiri_events SET state = convert_to(replace(convert_from(state, 'UTF8'), "
-    "'female', 'femalf'), 'UTF8') WHERE notification_id = (SELECT MIN(notification_id) "
-    "FROM msafiri_events WHERE convert_from(state, 'UTF8') LIKE '%female%');"
-    "DELETE FROM rm_audit_chain",
-)
 
 
 def test_followers_take_signed_checkpoints_periodically(settings, tmp_path, monkeypatch, capsys):

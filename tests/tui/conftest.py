@@ -6,7 +6,9 @@ the UI."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,6 +95,23 @@ def fill(screen, **values) -> None:
             widget.load_text(str(value))
         else:
             widget.value = str(value)
+
+
+@asynccontextmanager
+async def signed_in(system: System, username: str, *, case: Any = None):
+    """The app (read models caught up) signed in as `username`, on the case's
+    screen when `case` is given: yields (app, pilot)."""
+    from tui.app.screens.case_view import CaseScreen
+
+    app = make_app(system)
+    app.read_side.catch_up()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await sign_in(pilot, username)
+        if case is not None:
+            app.push_screen(CaseScreen(case))
+            await settle(pilot)
+        yield app, pilot
 
 
 async def sign_in(pilot, username: str, password: str = PASSWORD) -> None:

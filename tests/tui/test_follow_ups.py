@@ -11,7 +11,7 @@ from textual.widgets import Select, TextArea
 from domain.cases import commands as c
 from domain.incidents import commands as ic
 from tests import factories
-from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in
+from tests.tui.conftest import fill, settle, signed_in
 from tui.app.catalogue import BY_KEY
 from tui.app.screens.actions import FormScreen, open_action
 from tui.app.screens.case_view import CaseScreen
@@ -58,13 +58,7 @@ async def test_a_referral_outcome_is_recorded_on_a_referral_picked_from_the_open
     system, officers
 ):
     migrant_id, completed, open_one = returned_with_referrals(system, officers)
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "reintegrator")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "reintegrator", case=migrant_id) as (app, pilot):
         open_action(app, BY_KEY["case.referral_outcome"], migrant_id=migrant_id)
         await settle(pilot)
         assert isinstance(app.screen, FormScreen)
@@ -103,13 +97,7 @@ async def test_with_no_open_referral_there_is_nothing_to_pick_and_no_form(system
             recorded_on=factories.days_ago(1),
         ),
     )
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "reintegrator")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "reintegrator", case=migrant_id) as (app, pilot):
         open_action(app, BY_KEY["case.referral_outcome"], migrant_id=migrant_id)
         await settle(pilot)
         assert isinstance(app.screen, CaseScreen)
@@ -132,13 +120,7 @@ async def test_assistance_provided_names_a_request_picked_from_the_open_ones(sys
         ),
     )
     shelter = fund_helpers.request_assistance(system, officers, incident_id, "shelter", 12_000)
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "attache")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "attache", case=migrant_id) as (app, pilot):
         open_action(app, BY_KEY["incident.provided"], incident_id=incident_id)
         await settle(pilot)
         assert isinstance(app.screen, FormScreen)

@@ -6,7 +6,7 @@ from textual.widgets import DataTable, Static
 
 from domain.cases.vocabulary import Stage
 from tests import factories
-from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in
+from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in, signed_in
 from tui.app.screens.actions import FormScreen
 from tui.app.screens.case_view import CaseScreen
 
@@ -92,13 +92,7 @@ async def test_registering_opens_the_new_case_with_its_timeline(system, officers
 
 async def test_an_attache_reports_an_incident_from_the_case(system, officers):
     migrant_id = factories.send_abroad(system, officers)
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "attache")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "attache", case=migrant_id) as (app, pilot):
         # The case action picker lists what an attaché may do; pick the report.
         await pilot.press("a")
         await pilot.pause()

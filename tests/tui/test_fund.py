@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.widgets import DataTable, Static
 
 from tests import fund_helpers
-from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in
+from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in, signed_in
 from tui.app.catalogue import BY_KEY
 from tui.app.screens.actions import FormScreen, open_action
 from tui.app.screens.case_view import CaseScreen
@@ -19,13 +19,7 @@ async def test_attache_requests_repatriation_and_fund_officer_pays_it(system, of
     migrant_id, incident_id = fund_helpers.incident_abroad(system, officers)
 
     # The attaché asks for repatriation on the incident, in the UI.
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "attache")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "attache", case=migrant_id) as (app, pilot):
         open_action(app, BY_KEY["incident.request_assistance"], incident_id=incident_id)
         await pilot.pause()
         fill(
@@ -82,11 +76,7 @@ async def test_the_requester_cannot_approve_their_own_request(system, officers):
     fund_helpers.open_fund(system, officers)
     migrant_id, incident_id = fund_helpers.incident_abroad(system, officers)
     fund_helpers.request(system, officers.fund, migrant_id, incident_id, 20_000)
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "fund")
+    async with signed_in(system, "fund") as (app, pilot):
         await settle(pilot)
         head = system.store.recorder.max_notification_id()
         await pilot.press("a")
@@ -154,11 +144,7 @@ async def test_the_dashboard_charts_benefit_flows_by_category(system, officers):
                 fund_helpers.approve(system, approver, request_id)
         if paid:
             fund_helpers.pay(system, officers.fund, request_id, amount_minor=paid * 100)
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "fund")
+    async with signed_in(system, "fund") as (app, pilot):
         await settle(pilot)
         app.screen.query_one("#fund-tabs").active = "tab-flows"
         await settle(pilot)

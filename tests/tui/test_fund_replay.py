@@ -8,7 +8,7 @@ from textual.widgets import DataTable, Select
 from domain.values import Role
 from ledger.chart import BANK, account_key
 from tests.fund_helpers import approve, bank, incident_abroad, open_fund, pay, request
-from tests.tui.conftest import SIZE, make_app, settle, sign_in
+from tests.tui.conftest import settle, signed_in
 from tui.app.screens.fund_replay import FundReplayScreen
 
 MEDICAL = "Expenses:Benefits:Medical"
@@ -24,11 +24,7 @@ async def test_auditor_steps_through_the_fund_and_one_account(system, officers):
     book_events = list(system.store.events.get(system.ledger.book_id))
     bank_now = bank(system)
 
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "auditor")
+    async with signed_in(system, "auditor") as (app, pilot):
         assert app.session.role is Role.AUDITOR
         app.action_fund_replay()
         await settle(pilot)

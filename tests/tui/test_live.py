@@ -19,7 +19,7 @@ from integration.publisher import publish
 from integration.stream import ensure_stream
 from tests import fund_helpers, nats_server
 from tests.conftest import Officers
-from tests.tui.conftest import PASSWORD, SIZE, USERNAMES, settle, sign_in
+from tests.tui.conftest import PASSWORD, SIZE, USERNAMES, settle, sign_in, signed_in
 from tui.app.app import POLL_SECONDS, MsafiriApp
 from tui.app.screens.fund import FundHomeScreen
 from tui.bootstrap import build_system
@@ -138,15 +138,10 @@ async def test_an_unreachable_nats_is_one_notification_and_the_screens_poll(data
 
 async def test_a_burst_of_changes_is_one_refresh_of_the_screens_that_show_them(system, officers):
     from integration.live import Change
-    from tests.tui.conftest import make_app
     from tui.app.live import wants
     from tui.app.screens.statistics import StatisticsScreen
 
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "fund")
+    async with signed_in(system, "fund") as (app, pilot):
         fund_screen = app.screen
         calls: list[str] = []
         fund_screen.refresh_data = lambda: calls.append("fund")

@@ -10,7 +10,7 @@ from textual.widgets import DataTable
 from domain.cases.vocabulary import Stage
 from domain.values import Role
 from tests import factories
-from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in
+from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in, signed_in
 from tui.app.catalogue import ACTIONS, BY_KEY
 from tui.app.forms import CommandForm, field_specs
 from tui.app.screens.actions import FormScreen, open_action
@@ -65,13 +65,7 @@ async def test_forms_open_for_each_kind_of_target(system):
 
 async def test_a_refusal_by_the_domain_is_a_notification_not_a_crash(system, officers):
     migrant_id = system.cases.register(officers.registrar, factories.registration())
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "attache")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "attache", case=migrant_id) as (app, pilot):
         head = system.store.recorder.max_notification_id()
         # An arrival before any departure: the aggregate refuses it.
         open_action(app, BY_KEY["case.arrival"], migrant_id=migrant_id)
@@ -116,11 +110,7 @@ async def test_palette_offers_group_verb_entries_for_the_role(system, officers):
 async def test_auditor_sees_who_did_what_and_replays_a_case(system, officers):
     migrant_id = factories.send_abroad(system, officers)
     stage_now = system.cases.get(migrant_id).stage
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "auditor")
+    async with signed_in(system, "auditor") as (app, pilot):
         assert app.session.role is Role.AUDITOR
         await settle(pilot)
         # Home: who did what, every event with the officer's username.
@@ -150,11 +140,7 @@ async def test_auditor_sees_who_did_what_and_replays_a_case(system, officers):
 
 async def test_statistics_are_split_by_sex(system, officers):
     factories.send_abroad(system, officers)
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "reintegrator")
+    async with signed_in(system, "reintegrator") as (app, pilot):
         await pilot.press("f3")
         await settle(pilot)
         assert isinstance(app.screen, StatisticsScreen)

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Static, TabbedContent
 
 from domain.incidents import commands as ic
 from tests import fund_helpers
-from tests.tui.conftest import SIZE, make_app, settle, sign_in
+from tests.tui.conftest import SIZE, settle, signed_in
 from tui.app.screens.case_view import CaseScreen
 from tui.app.screens.timeline_entry import TimelineEntryScreen
 
@@ -40,13 +40,7 @@ async def test_enter_on_a_timeline_row_shows_the_whole_event(system, officers):
         officers.attache, ic.ResolveIncident(incident_id=incident_id, outcome=OUTCOME)
     )
     assert len(OUTCOME) > 300  # longer than the timeline keeps, far wider than the screen
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "attache")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "attache", case=migrant_id) as (app, pilot):
         case = app.screen
         assert isinstance(case, CaseScreen)
         table = case.query_one("#timeline", DataTable)
@@ -84,13 +78,7 @@ async def test_d_shows_the_highlighted_event_from_any_tab_with_money_in_words(sy
     fund_helpers.open_fund(system, officers)
     migrant_id, incident_id = fund_helpers.incident_abroad(system, officers)
     fund_helpers.request_assistance(system, officers, incident_id, "medical_care", 80_000)
-    app = make_app(system)
-    app.read_side.catch_up()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await sign_in(pilot, "attache")
-        app.push_screen(CaseScreen(migrant_id))
-        await settle(pilot)
+    async with signed_in(system, "attache", case=migrant_id) as (app, pilot):
         case = app.screen
         tabs = case.query_one(TabbedContent)
         tabs.active = "tab-incidents"
