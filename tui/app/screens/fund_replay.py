@@ -127,7 +127,7 @@ class FundReplayScreen(Screen):
                 yield Select[str]([], prompt="Whole fund", id="account", allow_blank=True)
                 yield text_input(id="as-of", placeholder="/ as of date (YYYY-MM-DD), Enter")
                 table: DataTable = DataTable(id="steps", cursor_type="row")
-                table.add_columns("#", "Recorded (UTC)", "Who", "Event", "Amount")
+                table.add_columns("#", "Recorded (UTC)", "Event", "Amount", "Who")
                 yield table
             yield Static("Reading the fund's history…", id="state")
         yield Footer()
@@ -165,9 +165,9 @@ class FundReplayScreen(Screen):
             table.add_row(
                 str(step.version),
                 event.timestamp.strftime("%Y-%m-%d %H:%M"),
-                self.names.get(str(event.actor_id), "Msafiri (system)"),
                 type(event).__name__,
                 step.amount,
+                self.names.get(str(event.actor_id), "Msafiri (system)"),
             )
         table.focus()
         if self.shown:
