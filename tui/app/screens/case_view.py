@@ -70,10 +70,12 @@ class CaseScreen(Screen):
         Binding("a", "case_actions", "Case actions", id="case.actions"),
         Binding("i", "incident_actions", "Incident actions", id="case.incident_actions"),
         # Enter on a timeline row opens it too (the table's own row selection).
-        Binding("d", "event_details", "Event details", id="case.event_details"),
-        Binding("r", "reload", "Reload", id="case.reload"),
-        Binding("h", "replay", "History replay", id="case.replay"),
-        Binding("ctrl+e", "export", "Export history", id="case.export"),
+        Binding("d", "event_details", "Event", id="case.event_details"),
+        # The screen refreshes itself when the read models move; reload stays
+        # as a key but leaves the footer room for the rest at 120 columns.
+        Binding("r", "reload", "Reload", id="case.reload", show=False),
+        Binding("h", "replay", "Replay", id="case.replay"),
+        Binding("ctrl+e", "export", "Export", id="case.export"),
         Binding("ctrl+y", "copy_id", "Copy case no.", id="case.copy"),
     ]
 
