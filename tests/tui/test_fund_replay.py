@@ -3,6 +3,8 @@ each step, one account's history alone, and a jump to a date."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from textual.widgets import DataTable, Select
 
 from domain.values import Role
@@ -66,3 +68,10 @@ async def test_auditor_steps_through_the_fund_and_one_account(system, officers):
         await pilot.press("slash", "enter")
         await settle(pilot)
         assert "Nothing was recorded by 2000-01-01" in str(replay.query_one("#state").render())
+        # Today: the last step of the account's history.
+        await pilot.press("g")
+        await settle(pilot)
+        date_box.value = datetime.now(UTC).date().isoformat()
+        await pilot.press("slash", "enter")
+        await settle(pilot)
+        assert replay.step == steps.row_count - 1

@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Footer, Header, Select, Static
 
 from domain.values import format_minor
 from ledger import events as e
 from ledger.book import Book
 from ledger.chart import account_key
+from tui.app.screens.replay import StepsScreen
 from tui.app.widgets import text_input
 
 KEEP_EVERY = 500
@@ -101,14 +100,7 @@ def balances_table(book: Book, only: str | None) -> Table:
     return table
 
 
-class FundReplayScreen(Screen):
-    BINDINGS = [
-        Binding("escape", "app.pop_screen", "Back", id="fundreplay.back"),
-        Binding("g", "first", "First event", id="fundreplay.first"),
-        Binding("G", "last", "Last event", id="fundreplay.last"),
-        Binding("slash", "focus_date", "As of date", id="fundreplay.date"),
-    ]
-
+class FundReplayScreen(StepsScreen):
     def __init__(self) -> None:
         super().__init__()
         self.history: BookHistory | None = None
@@ -210,27 +202,5 @@ class FundReplayScreen(Screen):
 
         self.app.call(history.book_at, step.version, then=show, group="fund-replay-state")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Jump to the last event recorded on or before the date."""
-        try:
-            day = date.fromisoformat(event.value.strip())
-        except ValueError:
-            self.app.notify("Write the date as YYYY-MM-DD", severity="warning")
-            return
-        limit = datetime.combine(day, datetime.max.time(), tzinfo=UTC)
-        before = [i for i, s in enumerate(self.shown) if s.event.timestamp <= limit]
-        if not before:
-            self.query_one("#state", Static).update(f"Nothing was recorded by {day}.")
-            return
-        table = self.query_one("#steps", DataTable)
-        table.move_cursor(row=before[-1])
-        table.focus()
-
-    def action_first(self) -> None:
-        self.query_one("#steps", DataTable).move_cursor(row=0)
-
-    def action_last(self) -> None:
-        self.query_one("#steps", DataTable).move_cursor(row=max(len(self.shown) - 1, 0))
-
-    def action_focus_date(self) -> None:
-        self.query_one("#as-of", Input).focus()
+    def recorded_times(self) -> list[datetime]:
+        return [step.event.timestamp for step in self.shown]

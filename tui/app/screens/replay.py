@@ -55,7 +55,10 @@ def state_table(title: str, state: Any) -> Table:
     return table
 
 
-class ReplayScreen(Screen):
+class StepsScreen(Screen):
+    """What the replays share: a table of steps (#steps), the state as of the
+    highlighted one (#state), a date box (#as-of), first / last / a date."""
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="replay.back"),
         Binding("g", "first", "First event", id="replay.first"),
@@ -63,6 +66,38 @@ class ReplayScreen(Screen):
         Binding("slash", "focus_date", "As of date", id="replay.date"),
     ]
 
+    def recorded_times(self) -> list[datetime]:
+        """When each step in the table was recorded (aware UTC), in order."""
+        raise NotImplementedError
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Jump to the last event recorded on or before the date."""
+        try:
+            day = date.fromisoformat(event.value.strip())
+        except ValueError:
+            self.app.notify("Write the date as YYYY-MM-DD", severity="warning")
+            return
+        limit = datetime.combine(day, datetime.max.time(), tzinfo=UTC)
+        before = [i for i, at in enumerate(self.recorded_times()) if at <= limit]
+        if not before:
+            self.query_one("#state", Static).update(f"Nothing was recorded by {day}.")
+            return
+        table = self.query_one("#steps", DataTable)
+        table.move_cursor(row=before[-1])
+        table.focus()
+
+    def action_first(self) -> None:
+        self.query_one("#steps", DataTable).move_cursor(row=0)
+
+    def action_last(self) -> None:
+        table = self.query_one("#steps", DataTable)
+        table.move_cursor(row=max(table.row_count - 1, 0))
+
+    def action_focus_date(self) -> None:
+        self.query_one("#as-of", Input).focus()
+
+
+class ReplayScreen(StepsScreen):
     def __init__(self, migrant_id: UUID, title: str = ""):
         super().__init__()
         self.migrant_id = migrant_id
@@ -152,28 +187,5 @@ class ReplayScreen(Screen):
 
         self.app.call(load, then=show, group="replay-state")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Jump to the last event recorded on or before the date."""
-        text = event.value.strip()
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            self.app.notify("Write the date as YYYY-MM-DD", severity="warning")
-            return
-        limit = datetime.combine(day, datetime.max.time(), tzinfo=UTC).isoformat()
-        before = [i for i, e in enumerate(self.entries) if e.recorded_at[:19] <= limit[:19]]
-        table = self.query_one("#steps", DataTable)
-        if not before:
-            self.query_one("#state", Static).update(f"Nothing was recorded by {day}.")
-            return
-        table.move_cursor(row=before[-1])
-        table.focus()
-
-    def action_first(self) -> None:
-        self.query_one("#steps", DataTable).move_cursor(row=0)
-
-    def action_last(self) -> None:
-        self.query_one("#steps", DataTable).move_cursor(row=max(len(self.entries) - 1, 0))
-
-    def action_focus_date(self) -> None:
-        self.query_one("#as-of", Input).focus()
+    def recorded_times(self) -> list[datetime]:
+        return [datetime.fromisoformat(entry.recorded_at) for entry in self.entries]
