@@ -247,6 +247,11 @@ def run_machine(system, officers):
 
 def test_random_fund_histories_keep_every_guarantee(system, officers):
     seen = run_machine(system, officers)
-    # The runs really went through the whole life of a disbursement.
+    if os.environ.get("MSAFIRI_HYPOTHESIS_RANDOM"):
+        # Exploring: the guarantees were checked after every step above; a
+        # random draw may by chance never reach a payment, which is no defect.
+        print(seen)
+        return
+    # The fixed histories really go through the whole life of a disbursement.
     for step in ("request_disbursement done", "approve done", "pay done", "approve refused"):
         assert seen[step] > 0, seen
