@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,11 +62,7 @@ def test_rebuild_killed_at_random_moments_equals_a_clean_rebuild(pg_url):
     models = ReadModels(settings, system.database, system.store)
     rng = random.Random(os.environ.get("MSAFIRI_CRASH_SEED", "4"))
 
-    kills, midway, runs = 0, 0, 0
-    while kills < 10:
-        runs += 1
-        assert runs < 60, "the worker kept finishing before the kill; make the log longer"
-        mode = "rebuild" if runs % 4 == 1 else "resume"
+    def start(mode: str) -> subprocess.Popen:
         worker = subprocess.Popen(
             [sys.executable, "-c", WORKER, pg_url, mode],
             cwd=ROOT,
@@ -74,8 +71,22 @@ def test_rebuild_killed_at_random_moments_equals_a_clean_rebuild(pg_url):
         )
         assert worker.stdout is not None
         assert worker.stdout.readline().strip() == "ready"
+        return worker
+
+    # Kill moments are drawn within the time a whole rebuild takes on this
+    # machine, so the test kills mid-run on a fast machine and a slow one.
+    began = time.monotonic()
+    assert start("rebuild").wait(timeout=600) == 0
+    whole = time.monotonic() - began
+
+    kills, midway, runs = 0, 0, 0
+    while kills < 10:
+        runs += 1
+        assert runs < 60, "the worker kept finishing before the kill"
+        mode = "rebuild" if runs % 4 == 1 else "resume"
+        worker = start(mode)
         try:
-            worker.wait(timeout=rng.uniform(0.05, 2.0))
+            worker.wait(timeout=rng.uniform(0.02, max(0.1, 0.9 * whole)))
         except subprocess.TimeoutExpired:
             worker.send_signal(signal.SIGKILL)
             worker.wait()
