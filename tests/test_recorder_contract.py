@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+import threading
 
 from eventsourcing.tests.persistence import (
     AggregateRecorderTestCase,
@@ -26,6 +27,16 @@ def _server() -> str:
     return pg_server.server_url()[0]
 
 
+def _join_reader_threads() -> None:
+    """eventsourcing's concurrency contract tests set their reader threads'
+    stop flag but do not join them. Closing the recorder while one of them is
+    still inside select_notifications crashed the interpreter in CI (SIGSEGV
+    in sqlite3 on a connection closed under it), so wait for them first."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(timeout=30)
+
+
 class SQLiteBackend:
     def setUp(self) -> None:
         super().setUp()
@@ -34,6 +45,7 @@ class SQLiteBackend:
         self._stores: list[EventStore] = []
 
     def tearDown(self) -> None:
+        _join_reader_threads()
         for store in self._stores:
             store.close()
         shutil.rmtree(self._dir, ignore_errors=True)
@@ -55,6 +67,7 @@ class PostgreSQLBackend(SQLiteBackend):
         self._url = pg_server.create_database(_server())
 
     def tearDown(self) -> None:
+        _join_reader_threads()
         for store in self._stores:
             store.close()
         pg_server.drop_database(_server(), self._url)
