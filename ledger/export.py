@@ -12,13 +12,13 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
 
+from domain.errors import NotFound
 from domain.persistence import EventStore
-from domain.values import minor_unit_exponent
+from domain.values import format_minor
 from ledger import events as e
 from ledger.book import Book
 from ledger.vocabulary import DEBIT_NORMAL, AccountType
@@ -26,10 +26,7 @@ from ledger.vocabulary import DEBIT_NORMAL, AccountType
 
 def decimal_text(amount_minor: int, currency: str) -> str:
     """Exact decimal without thousands separators, e.g. -150000 KES -> '-1500.00'."""
-    exponent = minor_unit_exponent(currency)
-    sign = "-" if amount_minor < 0 else ""
-    whole, part = divmod(abs(amount_minor), 10**exponent)
-    return f"{sign}{whole}" + (f".{part:0{exponent}d}" if exponent else "")
+    return format_minor(amount_minor, currency).replace(",", "")
 
 
 @dataclass
@@ -61,16 +58,15 @@ class JournalEntry:
     links: list[str] = field(default_factory=list)
 
 
-def book_events(store: EventStore, book_id: UUID) -> Iterator[e.DomainEvent]:
-    yield from store.events.get(book_id)
-
-
 def journal(store: EventStore, book_id: UUID) -> tuple[Book, list[JournalEntry]]:
     """Replay the book, returning its final state and every journal entry."""
     book: Book | None = None
     entries: list[JournalEntry] = []
-    for event in book_events(store, book_id):
-        pending_before = dict(book.pendings) if book is not None else {}
+    for event in store.events.get(book_id):
+        # Posting or voiding a reservation removes it from the book: keep it
+        # for the entry (only that one - copying them all per event is quadratic).
+        closes = isinstance(event, e.ReservationPosted | e.ReservationVoided)
+        pending = book.pendings[event.pending_id] if closes else None  # type: ignore[union-attr]
         book = event.mutate(book)  # type: ignore[assignment]
         base = {
             "event_id": f"{event.originator_id}/{event.originator_version}",
@@ -106,8 +102,7 @@ def journal(store: EventStore, book_id: UUID) -> tuple[Book, list[JournalEntry]]
                 )
             )
         elif isinstance(event, e.ReservationPosted):
-            pending = pending_before[event.pending_id]
-            assert book is not None
+            assert book is not None and pending is not None
             posted = book.transfers[event.transfer_id]
             entries.append(
                 JournalEntry(
@@ -122,7 +117,7 @@ def journal(store: EventStore, book_id: UUID) -> tuple[Book, list[JournalEntry]]
                 )
             )
         elif isinstance(event, e.ReservationVoided):
-            pending = pending_before[event.pending_id]
+            assert pending is not None
             entries.append(
                 JournalEntry(
                     **base,
@@ -135,8 +130,6 @@ def journal(store: EventStore, book_id: UUID) -> tuple[Book, list[JournalEntry]]
                 )
             )
     if book is None:
-        from domain.errors import NotFound
-
         raise NotFound("the fund has not been opened yet (msafiri fund open)")
     return book, entries
 
