@@ -17,7 +17,6 @@ import click
 
 from ledger import commands as c
 from ledger.export import to_beancount, to_csv, trial_balance, trial_balance_csv
-from tui.cli.cases import kebab
 from tui.cli.context import CliContext, emit
 from tui.cli.forms import describe_fields, parse_assignments
 
@@ -74,18 +73,18 @@ COMMANDS: dict[type[c.LedgerCommand], tuple[str, Callable[[Any], Callable]]] = {
     c.ReverseTransfer: ("reverse", lambda s: s.reverse),
 }
 for _class, (_name, _run) in COMMANDS.items():
-    fund_group.add_command(ledger_command(_class, _name or kebab(_class.__name__), _run))
+    fund_group.add_command(ledger_command(_class, _name, _run))
 
 
 @fund_group.command(name="balances", help="Posted, pending and available balance per account.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def balances(ctx: CliContext, as_json: bool) -> None:
-    rows = trial_balance(ctx.system.ledger.book())
+    book = ctx.system.ledger.book()
     if as_json:
-        click.echo(json.dumps(rows))
+        click.echo(json.dumps(trial_balance(book)))
         return
-    click.echo(trial_balance_csv(ctx.system.ledger.book()), nl=False)
+    click.echo(trial_balance_csv(book), nl=False)
 
 
 @fund_group.command(name="show", help="A disbursement request and where it stands.")
