@@ -82,8 +82,3 @@ async def connect(
         client.options["max_reconnect_attempts"] = -1
         client.options["reconnect_time_wait"] = 0.5
     return client
-
-
-def run_bounded(coro: Any) -> Any:
-    """Run a coroutine from synchronous code (the CLI)."""
-    return asyncio.run(coro)

@@ -117,11 +117,7 @@ def verify(rows: Iterable[StoredRow], chain: Iterable[ChainLink], limit: int = 2
             row = next(row_iter, None)
             continue
         if row is None or chained.position < row.position:
-            findings.append(
-                Finding(
-                    chained.position, chained.event_id, "event deleted: chained, not in the log"
-                )
-            )
+            findings.append(Finding(chained.position, chained.event_id, DELETED))
             previous = chained.link
             chained = next(chain_iter, None)
             continue

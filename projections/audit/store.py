@@ -124,10 +124,8 @@ class AuditStore:
                 ).fetchall()
                 if not page:
                     return
-                for position, originator_id, version, link_hex in page:
-                    yield ChainLink(
-                        position, _uuid(originator_id), version, bytes.fromhex(link_hex)
-                    )
+                for row in page:
+                    yield _chain_link(row)
                 after = page[-1][0]
         finally:
             if own:
@@ -154,9 +152,7 @@ class AuditStore:
             ).fetchone()
         finally:
             conn.close()
-        return (
-            None if row is None else ChainLink(row[0], _uuid(row[1]), row[2], bytes.fromhex(row[3]))
-        )
+        return None if row is None else _chain_link(row)
 
     def record_checkpoint(self) -> dict[str, Any]:
         """Keep the head (position, hash, time, and a signature when a signing
