@@ -18,8 +18,8 @@ CASE_WORKERS = (Role.REGISTRATION_OFFICER, Role.LABOUR_ATTACHE, Role.REINTEGRATI
 
 
 class RoleHomeScreen(Screen):
-    """A plain home for roles whose own screens are not built yet: it says
-    what the role can do and where (the palette lists every action)."""
+    """A plain home for the administrator: it says what the role can do and
+    where (the palette lists every action)."""
 
     BINDINGS = [Binding("ctrl+p", "app.command_palette", "Palette", id="home.palette")]
 
@@ -49,10 +49,8 @@ def home_screen_for(role: Role) -> Any:
 
         return WhoDidWhatScreen()
     if role is Role.FUND_OFFICER:
-        try:
-            from tui.app.screens.fund import FundHomeScreen
-        except ImportError:
-            return RoleHomeScreen(role, "The fund screens are not available in this build.")
+        from tui.app.screens.fund import FundHomeScreen
+
         return FundHomeScreen()
     return RoleHomeScreen(
         role,
