@@ -15,10 +15,12 @@ from typing import Any
 
 from domain.ids import officer_id
 from projections.audit.trail import trail_line
-from projections.queries import Page, Queries
+from projections.queries import Page, Queries, TimelineEntry
 from projections.readmodels import ReadModels, open_read_models
 
 WHO_PAGE_MAX = 200
+# A case's timeline is short; the screens read it whole, up to this many events.
+CASE_TIMELINE_MAX = 5000
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,17 @@ class ReadSide:
             "in this process (background thread)" if self.follows_here else "separate workers"
         )
         return facts
+
+    def case_timeline(self, migrant_id: str) -> list[TimelineEntry]:
+        """Blocking: the case's whole timeline (up to CASE_TIMELINE_MAX), oldest first."""
+        entries: list[TimelineEntry] = []
+        after = None
+        while True:
+            page = self.queries.case_timeline(migrant_id, after=after, limit=500)
+            entries += page.rows
+            if page.after is None or len(entries) >= CASE_TIMELINE_MAX:
+                return entries
+            after = page.after
 
     # -- who did what -----------------------------------------------------------
 

@@ -126,20 +126,14 @@ class CaseScreen(Screen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        queries = self.app.read_side.queries
+        read_side = self.app.read_side
+        queries = read_side.queries
         migrant_id = str(self.migrant_id)
 
         def load() -> tuple[Any, ...]:
-            timeline, after = [], None
-            while True:  # a case's timeline is short; page through it all
-                page = queries.case_timeline(migrant_id, after=after, limit=500)
-                timeline += page.rows
-                if page.after is None or len(timeline) >= 5000:
-                    break
-                after = page.after
             return (
                 queries.get_case(migrant_id),
-                timeline,
+                read_side.case_timeline(migrant_id),
                 queries.list_incidents(migrant_id=migrant_id, limit=200).rows,
                 queries.case_disbursements(migrant_id),
             )

@@ -120,19 +120,10 @@ class ReplayScreen(StepsScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        queries = self.app.read_side.queries
-        migrant_id = str(self.migrant_id)
-
-        def load() -> list[TimelineEntry]:
-            entries, after = [], None
-            while True:
-                page = queries.case_timeline(migrant_id, after=after, limit=500)
-                entries += page.rows
-                if page.after is None or len(entries) >= 5000:
-                    return entries
-                after = page.after
-
-        self.app.call(load, then=self._show_steps, group="replay")
+        read_side = self.app.read_side
+        self.app.call(
+            read_side.case_timeline, str(self.migrant_id), then=self._show_steps, group="replay"
+        )
 
     def _show_steps(self, entries: list[TimelineEntry]) -> None:
         self.entries = entries
