@@ -3,6 +3,7 @@ status, statistics, who-did-what and history replay."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from uuid import uuid4
 
 from textual.widgets import DataTable
@@ -14,6 +15,7 @@ from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in, signed_in
 from tui.app.catalogue import ACTIONS, BY_KEY
 from tui.app.forms import CommandForm, field_specs
 from tui.app.screens.actions import FormScreen, open_action
+from tui.app.screens.audit import _day
 from tui.app.screens.case_view import CaseScreen
 from tui.app.screens.replay import ReplayScreen
 from tui.app.screens.statistics import StatisticsScreen
@@ -136,6 +138,14 @@ async def test_auditor_sees_who_did_what_and_replays_a_case(system, officers):
         assert replay.step == steps.row_count - 1
         assert replay.case_as_of.stage == stage_now
         assert replay.case_as_of.version == steps.row_count
+
+
+def test_who_did_what_until_a_date_takes_in_its_last_second():
+    # An event recorded at 23:59:59.5 was recorded on that day.
+    assert _day("2026-11-01", end=True) == datetime(2026, 11, 1, 23, 59, 59, 999999, tzinfo=UTC)
+    assert _day("2026-11-01") == datetime(2026, 11, 1, tzinfo=UTC)
+    assert _day("2026-11-01T12:00", end=True) == datetime(2026, 11, 1, 12, tzinfo=UTC)
+    assert _day("not a date") is None
 
 
 async def test_statistics_are_split_by_sex(system, officers):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from textual.app import ComposeResult
@@ -25,8 +25,8 @@ def _day(text: str, end: bool = False) -> datetime | None:
         day = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
-    if end and len(text.strip()) == 10:
-        day = day.replace(hour=23, minute=59, second=59)
+    if end and len(text.strip()) == 10:  # a bare date: up to the end of that day
+        day = datetime.combine(day.date(), time.max)
     return day if day.tzinfo else day.replace(tzinfo=UTC)
 
 
