@@ -33,6 +33,8 @@ class TrailLine:
     event_type: str
     aggregate_id: str
     payload: dict[str, Any]
+    # The officer's username (who-did-what lines only; None: not an officer).
+    username: str | None = None
 
 
 class ReadSide:
@@ -141,8 +143,10 @@ class ReadSide:
             limit=max(1, min(limit, WHO_PAGE_MAX)),
         )
         store, audit = self.system.store, self.system.audit
-        rows = audit.rows_at([row.position for row in page.rows])
-        return Page([_trail(trail_line(store, row, None)) for row in rows], page.after)
+        usernames = {row.position: row.username for row in page.rows}
+        rows = audit.rows_at(list(usernames))
+        lines = [_trail(trail_line(store, row, None), usernames[row.position]) for row in rows]
+        return Page(lines, page.after)
 
     def event_at(self, position: int) -> TrailLine | None:
         """Blocking: the stored event at one log position, every field of it
@@ -153,7 +157,7 @@ class ReadSide:
         return None
 
 
-def _trail(line: dict[str, Any]) -> TrailLine:
+def _trail(line: dict[str, Any], username: str | None = None) -> TrailLine:
     return TrailLine(
         position=line["position"],
         recorded_at=line["recorded_at"],
@@ -163,6 +167,7 @@ def _trail(line: dict[str, Any]) -> TrailLine:
         event_type=line["type"],
         aggregate_id=line["aggregate_id"],
         payload=line["payload"],
+        username=username,
     )
 
 

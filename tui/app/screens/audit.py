@@ -54,7 +54,6 @@ class WhoDidWhatScreen(Screen):
         super().__init__()
         self.cursors: list[int] = [0]
         self.page: Page[TrailLine] | None = None
-        self.names: dict[str, str] = {}
         self._seq = 0
 
     def compose(self) -> ComposeResult:
@@ -96,14 +95,13 @@ class WhoDidWhatScreen(Screen):
         seq, after, filters = self._seq, self.cursors[-1], self.filters()
         read_side = self.app.read_side
 
-        def fetch() -> tuple[Page[TrailLine], dict[str, str]]:
-            names = {o.officer_id: o.username for o in read_side.queries.officers()}
-            return read_side.who_did_what(after=after, limit=PAGE_ROWS, **filters), names
+        def fetch() -> Page[TrailLine]:
+            return read_side.who_did_what(after=after, limit=PAGE_ROWS, **filters)
 
-        def show(loaded: tuple[Page[TrailLine], dict[str, str]]) -> None:
+        def show(page: Page[TrailLine]) -> None:
             if seq == self._seq:
-                self.page, self.names = loaded
-                self._show(self.page)
+                self.page = page
+                self._show(page)
 
         self.app.call(fetch, then=show, group="audit")
 
@@ -115,7 +113,7 @@ class WhoDidWhatScreen(Screen):
                 str(line.position),
                 line.recorded_at[:19].replace("T", " "),
                 when(line.occurred_at, with_time=False),
-                self.names.get(line.actor_id, "Msafiri (system)"),
+                line.username or "Msafiri (system)",
                 line.actor_role.replace("_", " "),
                 line.event_type,
                 line.aggregate_id[:8],
