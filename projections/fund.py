@@ -29,6 +29,8 @@ BOOK_TYPES = frozenset(
         "ReservationVoided",
     }
 )
+# Events that settle a reservation (TransferReserved) one way or the other.
+SETTLEMENTS = frozenset({"ReservationPosted", "ReservationVoided"})
 DISBURSEMENT_TYPES = frozenset(
     {
         "DisbursementRequested",
@@ -143,7 +145,7 @@ class FundProjection(Projection):
         corrected = {r.originator_id for r in records if r.type == "RegistrationCorrected"}
         requests.load_where("migrant_id", corrected)
         before = {k: _cell(row) for k, row in requests.rows.items()}
-        book = Book(db) if any(r.type in BOOK_TYPES for r in records) else None
+        book = Book(db, records) if any(r.type in BOOK_TYPES for r in records) else None
         for record in records:
             if record.type in MEMBER_TYPES:
                 self.apply_member(members, requests, record)
@@ -299,7 +301,7 @@ def _cell(row: dict) -> tuple[tuple, int]:
 class Book:
     """Accounts (a few dozen rows, all loaded), pending legs, journal lines."""
 
-    def __init__(self, db: ReadModelDb):
+    def __init__(self, db: ReadModelDb, records: Sequence[Record]):
         self.db = db
         self.accounts = {
             (row[0], row[1]): dict(zip(ACCOUNT_COLUMNS, row, strict=True))
@@ -307,6 +309,12 @@ class Book:
         }
         self.dirty: set[tuple[str, str]] = set()
         self.pendings = RowCache(db, "rm_fund_pendings", ("pending_id", "legs"), "pending_id")
+        # The page's settled reservations in one read (reservations made in
+        # this page cannot be stored yet), not one read per settlement.
+        self.pendings.load(
+            {r.data["pending_id"] for r in records if r.type in SETTLEMENTS}
+            - {r.data["pending_id"] for r in records if r.type == "TransferReserved"}
+        )
         self.journal: list[tuple] = []
         self.contributions: list[tuple] = []
         self.reversed: list[str] = []
@@ -353,8 +361,7 @@ class Book:
                 d["pending_id"],
                 {"pending_id": d["pending_id"], "legs": orjson.dumps(d["legs"]).decode()},
             )
-        elif kind in ("ReservationPosted", "ReservationVoided"):
-            self.pendings.load({d["pending_id"]})
+        elif kind in SETTLEMENTS:
             pending = self.pendings.get(d["pending_id"])
             if pending is None:
                 raise LookupError(f"{kind} of unknown reservation {d['pending_id']}")
