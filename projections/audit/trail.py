@@ -100,11 +100,17 @@ def version_as_of(
 ) -> int:
     """The aggregate's last version at a log position or a recorded time
     (0: it did not exist yet)."""
-    version = 0
-    for event in store.events.get(aggregate_id):
-        if moment is not None and event.timestamp > moment:
-            break
-        version = event.originator_version
+    if position is None or moment is not None:
+        # A recorded time is inside each event's state, so the events are read.
+        version = 0
+        for event in store.events.get(aggregate_id):
+            if moment is not None and event.timestamp > moment:
+                break
+            version = event.originator_version
+    else:
+        # A position alone is answered by the query below: decoding every
+        # event of the aggregate first would only be thrown away.
+        version = None
     if position is not None:
         conn = audit.connect()
         try:
@@ -116,7 +122,9 @@ def version_as_of(
             ).fetchone()
         finally:
             conn.close()
-        version = min(version, int(row[0] or 0))
+        at_position = int(row[0] or 0)
+        version = at_position if version is None else min(version, at_position)
+    assert version is not None
     return version
 
 
