@@ -129,6 +129,7 @@ class ReadModelDb:
             # in Python; its pure-Python one ~10x slower (see copy_text).
             self.copy_rows_in_c = psycopg.pq.__impl__ != "python"
         self.in_transaction = False
+        self._events_table_seen = False
 
     @property
     def is_postgres(self) -> bool:
@@ -290,8 +291,16 @@ class ReadModelDb:
             if not " ".join(definition.split()).upper().startswith("CREATE UNIQUE")
         )
 
+    def has_events_table(self) -> bool:
+        """Whether the event store has made its table yet. Asked of the
+        catalogue only until it has: the table is never dropped, and this is
+        on every page read and every poll."""
+        if not self._events_table_seen:
+            self._events_table_seen = self.table_exists(self.events_table)
+        return self._events_table_seen
+
     def max_notification_id(self) -> int:
-        if not self.table_exists(self.events_table):
+        if not self.has_events_table():
             return 0
         row = self.fetchone(f"SELECT MAX({self.notification_id}) FROM {self.events_table}")
         return int(row[0] or 0) if row else 0

@@ -82,7 +82,7 @@ class Decoder:
 
 def read_page(db: ReadModelDb, after: int, limit: int) -> list[tuple[int, str, bytes]]:
     """Rows (id, topic, state) with id > after, in order: one keyset page."""
-    if not db.table_exists(db.events_table):
+    if not db.has_events_table():
         return []
     return db.fetchall(
         f"SELECT {db.notification_id}, topic, state FROM {db.events_table} "
