@@ -18,7 +18,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from domain.ids import officer_id
-from domain.values import Role, utcnow
+from domain.values import Role
 from ledger.chart import NEVER_NEGATIVE
 from ledger.export import journal
 from projections.audit import signing
@@ -279,9 +279,6 @@ def as_of(ctx: CliContext, aggregate_id: UUID, position: int | None, moment: str
         }
         shown["pendings"] = len(state.pendings)
     click.echo(json.dumps(shown, default=str, indent=2, sort_keys=True))
-
-
-__all__ = ["audit_group", "utcnow"]
 
 
 @audit_group.command(name="corrections", help="Every reversal and amendment: what and why.")
