@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import orjson
 from eventsourcing.utils import resolve_topic
@@ -49,10 +48,6 @@ class Decoder:
             self._classes[topic] = found
         return found
 
-    def decode(self, notification_id: int, topic: str, state: bytes) -> Record:
-        cls, name, versioned = self._resolve(topic)
-        return self._decode(notification_id, topic, state, cls, name, versioned)
-
     def _decode(
         self, notification_id: int, topic: str, state: bytes, cls: type, name: str, versioned: bool
     ) -> Record:
@@ -89,7 +84,3 @@ def read_page(db: ReadModelDb, after: int, limit: int) -> list[tuple[int, str, b
         f"WHERE {db.notification_id} > ? ORDER BY {db.notification_id} LIMIT ?",
         (after, limit),
     )
-
-
-def uuid_text(value: Any) -> str:
-    return str(UUID(str(value)))
