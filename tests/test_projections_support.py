@@ -10,6 +10,7 @@ from domain.cases import commands as c
 from domain.incidents import commands as ic
 from domain.officers.commands import GrantRole, RevokeRole
 from domain.values import Role, utcnow
+from ledger.demo import populate_fund
 from projections.db import ReadModelDb
 from projections.readmodels import ReadModels, all_projections
 from tests.factories import days_ago, send_abroad
@@ -117,10 +118,6 @@ def write_in_chunks(system, read_models: ReadModels | None, chunks: int, migrant
             read_models.catch_up()
         if index == 0:
             corrections_and_cycles(system, actors)
-    try:
-        from ledger.demo import populate_fund
-    except ImportError:  # the ledger is optional for these tests
-        return actors
     populate_fund(system, rng, actors, progress=lambda n: None)
     system.fund_process.run_once()
     return actors
