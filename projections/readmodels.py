@@ -108,12 +108,18 @@ class ReadModels:
         self, name: str | None = None, progress: Callable[[int, int], None] | None = None
     ) -> int:
         """Empty the named projection (all when None) and rebuild it from the log."""
-        names = [name] if name else list(self.names)
-        for n in names:
-            if n not in self.names:
-                raise UnknownProjection(f"no projection {n!r}; choose from {', '.join(self.names)}")
+        names = self.named(name)
         self.runner.reset(*names)
         return self.runner.run_once(names, progress=progress)
+
+    def named(self, name: str | None) -> list[str]:
+        """The projections `name` stands for (all when None); UnknownProjection
+        (one line listing the choices) when none is called that."""
+        if name is None:
+            return list(self.names)
+        if name not in self.names:
+            raise UnknownProjection(f"no projection {name!r}; choose from {', '.join(self.names)}")
+        return [name]
 
     def status(self) -> list[ProjectionStatus]:
         return self.queries.status()

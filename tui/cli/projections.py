@@ -148,13 +148,15 @@ def run(ctx: CliContext) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def rebuild(ctx: CliContext, name: str | None, as_json: bool) -> None:
+    from projections.readmodels import UnknownProjection
+
     read_models, own = _read_models(ctx)
-    if name is not None and name not in read_models.names:
+    try:
+        read_models.named(name)  # before the progress bar is drawn
+    except UnknownProjection as error:
         if own:
             read_models.close()
-        raise click.ClickException(
-            f"no projection {name!r}; choose from {', '.join(read_models.names)}"
-        )
+        raise click.ClickException(str(error)) from None
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
