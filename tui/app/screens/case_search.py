@@ -164,17 +164,6 @@ class CaseSearchScreen(Screen):
             self.cursors.pop()
             self.reload()
 
-    def selected_key(self) -> str | None:
-        table = self.query_one("#cases", DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-
-    def action_open_case(self) -> None:
-        key = self.selected_key()
-        if key:
-            self._open(key)
-
     def _open(self, key: str | None) -> None:
         from uuid import UUID
 

@@ -246,8 +246,6 @@ class CaseScreen(Screen):
 
         app: Any = self.app
         actions = actions_for(app.session.role, target)
-        if target == "case":
-            actions = [a for a in actions if a.key != "case.register"]
         if not actions:
             app.notify(f"A {app.session.role.value} has no {target} actions", severity="warning")
             return
