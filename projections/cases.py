@@ -183,7 +183,7 @@ class CasesProjection(Projection):
         """Search terms from each case's final row in this page; a correction
         replaces the old terms, and its migrant's incident rows follow."""
         stale = sorted(corrected - registered)
-        db.executemany("DELETE FROM rm_case_search WHERE migrant_id = ?", [(m,) for m in stale])
+        db.delete_keys("rm_case_search", "migrant_id", stale)
         terms = []
         for migrant_id in sorted(registered | corrected):
             row = cases.rows[migrant_id]

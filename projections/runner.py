@@ -361,9 +361,7 @@ class Runner:
             for name, _, definition in todo:
                 if name not in present:  # e.g. a migration made it meanwhile
                     db.conn.execute(definition)
-            db.executemany(
-                "DELETE FROM rm_deferred_indexes WHERE index_name = ?", [(d[0],) for d in todo]
-            )
+            db.delete_keys("rm_deferred_indexes", "index_name", [d[0] for d in todo])
         built = [d[0] for d in todo]
         log.info("projections: built indexes %s", ", ".join(built))
         return built
