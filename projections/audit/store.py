@@ -100,15 +100,17 @@ class AuditStore:
             conn.close()
         return [StoredRow(p, _uuid(o), v, t, bytes(state)) for p, o, v, t, state in page]
 
-    def max_position(self) -> int:
-        conn = self.connect()
+    def max_position(self, conn: Any = None) -> int:
+        own = conn is None
+        conn = conn or self.connect()
         try:
             value = conn.execute(
                 f"SELECT MAX({self.position_column}) FROM {self.events_table}"
             ).fetchone()[0]
             return int(value or 0)
         finally:
-            conn.close()
+            if own:
+                conn.close()
 
     # --- the chain ----------------------------------------------------------
 
@@ -224,10 +226,14 @@ class AuditStore:
         added = self.extend_chain()
         if self.checkpoint_every is None:
             return added
-        head = self.head()
+        conn = self.connect()
+        try:
+            head = self.head(conn)
+            last = self.last_checkpoint(conn)
+        finally:
+            conn.close()
         if head is None:
             return added
-        last = self.last_checkpoint()
         if last is not None:
             if last["position"] >= head.position:
                 return added
@@ -237,14 +243,16 @@ class AuditStore:
         self.record_checkpoint()
         return added
 
-    def last_checkpoint(self) -> dict[str, Any] | None:
-        conn = self.connect()
+    def last_checkpoint(self, conn: Any = None) -> dict[str, Any] | None:
+        own = conn is None
+        conn = conn or self.connect()
         try:
             row = conn.execute(
                 "SELECT position, taken_at FROM rm_audit_checkpoints ORDER BY position DESC LIMIT 1"
             ).fetchone()
         finally:
-            conn.close()
+            if own:
+                conn.close()
         return None if row is None else {"position": row[0], "taken_at": row[1]}
 
     def _begin_alone(self, conn: Any) -> None:
@@ -269,6 +277,14 @@ class AuditStore:
         added = 0
         conn = self.connect()
         try:
+            # Every follower calls this on each poll, and mostly nothing is
+            # new: say so without taking the chain lock (on SQLite the write
+            # lock, which officers' writes would queue behind).
+            head = self.head(conn)
+            if (head.position if head else 0) >= self.max_position(conn):
+                return 0
+            if self.backend != "sqlite":
+                conn.rollback()  # the locked transaction below starts afresh
             while True:
                 self._begin_alone(conn)
                 head = self.head(conn)
