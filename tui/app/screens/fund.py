@@ -103,6 +103,7 @@ class FundHomeScreen(Screen):
         self.payments: list[DisbursementRow] = []
         self.lines: list[JournalLine] = []
         self._seq = 0
+        self._detail_seq = 0  # a later highlight supersedes a detail still loading
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -250,6 +251,8 @@ class FundHomeScreen(Screen):
         self._show_detail()
 
     def _show_detail(self) -> None:
+        self._detail_seq += 1
+        seq = self._detail_seq
         row = self._selected()
         tab = self.query_one(TabbedContent).active
         target = self.query_one("#pay-detail" if tab == "tab-pay" else "#detail", Static)
@@ -263,9 +266,11 @@ class FundHomeScreen(Screen):
             incident = queries.get_incident(row.incident_id) if row.incident_id else None
             return case, incident
 
-        self.app.call(
-            load, then=lambda loaded: target.update(request_detail(row, *loaded)), group="detail"
-        )
+        def show(loaded: tuple[Any, Any]) -> None:
+            if seq == self._detail_seq:
+                target.update(request_detail(row, *loaded))
+
+        self.app.call(load, then=show, group="detail")
 
     # -- actions ------------------------------------------------------------------
 
