@@ -213,6 +213,7 @@ DISBURSEMENT_COLS = _columns(DisbursementRow)
 DISBURSEMENT_DIMENSIONS = ("category", "sex", "status", "currency")
 DEBIT_NORMAL = ("asset", "expense")
 INCIDENT_COLS = _columns(IncidentRow)
+OFFICER_SELECT = ", ".join(_columns(Officer))
 MIGRANT_DIMENSIONS = ("sex", "destination", "sector", "stage")
 INCIDENT_DIMENSIONS = ("category", "country", "sex")
 
@@ -629,17 +630,12 @@ class Queries:
     # --- officers -----------------------------------------------------------
 
     def officers(self) -> list[Officer]:
-        rows = self.db.fetchall(
-            "SELECT officer_id, username, full_name, station, roles, active FROM rm_officers "
-            "ORDER BY username"
-        )
+        rows = self.db.fetchall(f"SELECT {OFFICER_SELECT} FROM rm_officers ORDER BY username")
         return [_officer(r) for r in rows]
 
     def officer(self, officer_id: str) -> Officer | None:
         row = self.db.fetchone(
-            "SELECT officer_id, username, full_name, station, roles, active FROM rm_officers "
-            "WHERE officer_id = ?",
-            (officer_id,),
+            f"SELECT {OFFICER_SELECT} FROM rm_officers WHERE officer_id = ?", (officer_id,)
         )
         return _officer(row) if row else None
 
