@@ -25,7 +25,6 @@ class Record:
 
     id: int  # notification id: the position in the total order
     type: str  # the event class name, e.g. "MigrantRegistered"
-    topic: str
     data: dict[str, Any]
     originator_id: str  # data["originator_id"], read once
 
@@ -49,7 +48,7 @@ class Decoder:
         return found
 
     def _decode(
-        self, notification_id: int, topic: str, state: bytes, cls: type, name: str, versioned: bool
+        self, notification_id: int, state: bytes, cls: type, name: str, versioned: bool
     ) -> Record:
         data = state
         if self.cipher:
@@ -59,7 +58,7 @@ class Decoder:
         fields = orjson.loads(data)
         if versioned or "_v" in fields:
             fields = upcast(cls, fields)
-        return Record(notification_id, name, topic, fields, fields["originator_id"])
+        return Record(notification_id, name, fields, fields["originator_id"])
 
     def decode_page(
         self, rows: list[tuple[int, str, bytes]], types: frozenset[str]
@@ -71,7 +70,7 @@ class Decoder:
         for notification_id, topic, state in rows:
             cls, name, versioned = resolve(topic)
             if name in types:
-                records.append(self._decode(notification_id, topic, state, cls, name, versioned))
+                records.append(self._decode(notification_id, state, cls, name, versioned))
         return records
 
 
