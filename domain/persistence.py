@@ -64,14 +64,20 @@ class PydanticMapper(Mapper):
             state=data,
         )
 
-    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+    def to_state(self, stored_event: StoredEvent) -> tuple[type[DomainEvent], dict[str, Any]]:
+        """The event's class and its (upcast) JSON state, without building the
+        pydantic object: the NATS publisher sends the state as it is."""
         data = stored_event.state
         if self.cipher:
             data = self.cipher.decrypt(data)
         if self.compressor:
             data = self.compressor.decompress(data)
         event_class = resolve_topic(stored_event.topic)
-        return event_class.model_validate(upcast(event_class, self.transcoder.decode(data)))
+        return event_class, upcast(event_class, self.transcoder.decode(data))
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        event_class, state = self.to_state(stored_event)
+        return event_class.model_validate(state)
 
 
 class EventStore(Application):

@@ -31,11 +31,9 @@ from functools import cache
 from typing import Any
 
 import nats.errors
-from eventsourcing.utils import resolve_topic
 from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
-from domain.persistence import upcast
 from integration.connection import NatsUnavailable, connect
 from integration.payloads import UNPUBLISHED, Message, build_message, keyed_hasher
 from integration.position import PositionStore, publisher_name
@@ -62,11 +60,6 @@ class Progress:
     position: int
     published: int
     resent: int
-
-
-@cache
-def _event_class(topic: str) -> Any:
-    return resolve_topic(topic)
 
 
 @cache
@@ -120,14 +113,7 @@ class Publisher:
     def message(self, notification: Any) -> Message:
         # The stored state is the event's JSON already; decoding it without a
         # pydantic round trip keeps the publisher at the speed of the wire.
-        mapper = self.store.mapper
-        data = notification.state
-        if mapper.cipher:
-            data = mapper.cipher.decrypt(data)
-        if mapper.compressor:
-            data = mapper.compressor.decompress(data)
-        event_class = _event_class(notification.topic)
-        state = upcast(event_class, mapper.transcoder.decode(data))
+        event_class, state = self.store.mapper.to_state(notification)
         return build_message(self.prefix, notification.id, event_class, state, self.pseudonym)
 
     # -- the stream's tail ------------------------------------------------------------
