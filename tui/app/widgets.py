@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
 from typing import Any
 
+from rich.table import Table
 from textual._context import active_app
 from textual.widgets import Input, TextArea
 
@@ -25,3 +27,17 @@ def text_area(text: str = "", **kwargs: Any) -> TextArea:
     with contextlib.suppress(LookupError):
         area.cursor_blink = getattr(active_app.get(), "blink", True)
     return area
+
+
+def facts_grid(
+    rows: Iterable[tuple[str, str]], *, title: str | None = None, gap: int = 1, fold: bool = False
+) -> Table:
+    """Labels in bold beside their values, as the screens show a record's
+    facts; `fold`: long values wrap instead of being cut."""
+    table = Table.grid(padding=(0, gap))
+    table.title = title
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold" if fold else "ellipsis")
+    for key, value in rows:
+        table.add_row(key, value)
+    return table

@@ -16,6 +16,7 @@ from domain.values import format_minor
 from projections.queries import CaseRow, IncidentRow, TimelineEntry
 from tui.app.catalogue import actions_for
 from tui.app.readside import when
+from tui.app.widgets import facts_grid
 
 TIMELINE_COLUMNS = ("#", "Recorded (UTC)", "Happened", "Who", "Role", "Event", "Details")
 INCIDENT_COLUMNS = ("Incident", "Category", "Severity", "Status", "Country", "Happened", "Help")
@@ -23,13 +24,7 @@ FUND_COLUMNS = ("Requested", "Benefit", "Amount", "Status", "Approvals", "Paid",
 
 
 def _facts(title: str, facts: dict[str, str]) -> Table:
-    table = Table.grid(padding=(0, 1))
-    table.title = title
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
-    for key, value in facts.items() or [("-", "nothing recorded")]:
-        table.add_row(key, value)
-    return table
+    return facts_grid(facts.items() or [("-", "nothing recorded")], title=title)
 
 
 def profile(row: CaseRow) -> dict[str, str]:

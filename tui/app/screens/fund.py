@@ -24,6 +24,7 @@ from tui.app.screens.fund_flows import (
     benefit_flows,
     months_ending,
 )
+from tui.app.widgets import facts_grid
 
 QUEUE_ROWS = 50
 JOURNAL_ROWS = 100
@@ -40,27 +41,27 @@ def money(amount_minor: int | None, currency: str) -> str:
 
 def request_detail(row: DisbursementRow, case: Any, incident: Any) -> Group:
     """Everything an approver weighs: eligibility, approvals, what is missing."""
-    facts = Table.grid(padding=(0, 1))
-    facts.add_column(style="bold", no_wrap=True)
-    facts.add_column()
-    facts.add_row("request", f"{row.disbursement_id} · {row.status}")
-    facts.add_row("for", f"{row.case_number} · {row.full_name} ({row.sex})")
+    rows = [
+        ("request", f"{row.disbursement_id} · {row.status}"),
+        ("for", f"{row.case_number} · {row.full_name} ({row.sex})"),
+    ]
     if case is not None:
-        facts.add_row("case", f"{case.stage.replace('_', ' ')} · {case.destination or '-'}")
+        rows.append(("case", f"{case.stage.replace('_', ' ')} · {case.destination or '-'}"))
     if incident is not None:
-        facts.add_row(
-            "incident",
-            f"{incident.category.replace('_', ' ')} · {incident.severity} · {incident.status}",
+        rows.append(
+            (
+                "incident",
+                f"{incident.category.replace('_', ' ')} · {incident.severity} · {incident.status}",
+            )
         )
-    facts.add_row(
-        "benefit", f"{row.category.replace('_', ' ')}: {money(row.amount_minor, row.currency)}"
-    )
-    facts.add_row("payee", row.payee)
-    facts.add_row("why", row.justification or "-")
-    facts.add_row(
-        "requested", f"{when(row.requested_at)} by {row.requested_by_role.replace('_', ' ')}"
-    )
-    facts.add_row("expires", when(row.expires_at))
+    rows += [
+        ("benefit", f"{row.category.replace('_', ' ')}: {money(row.amount_minor, row.currency)}"),
+        ("payee", row.payee),
+        ("why", row.justification or "-"),
+        ("requested", f"{when(row.requested_at)} by {row.requested_by_role.replace('_', ' ')}"),
+        ("expires", when(row.expires_at)),
+    ]
+    facts = facts_grid(rows)
     checks = Table(title="Eligibility", title_justify="left", show_edge=False)
     checks.add_column("")
     checks.add_column("rule")

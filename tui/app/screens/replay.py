@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from projections.audit.trail import state_as_of
 from projections.queries import TimelineEntry
 from tui.app.readside import when
-from tui.app.widgets import text_input
+from tui.app.widgets import facts_grid, text_input
 
 HIDDEN = {"password_hash", "transfers"}
 
@@ -41,18 +41,14 @@ def _plain(value: Any) -> str:
 
 
 def state_table(title: str, state: Any) -> Table:
-    table = Table.grid(padding=(0, 1))
-    table.title = title
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
     if state is None:
-        table.add_row("", "did not exist yet")
-        return table
-    for key, value in vars(state).items():
-        if key.startswith("_") or key in HIDDEN:
-            continue
-        table.add_row(key.replace("_", " "), _plain(value))
-    return table
+        return facts_grid([("", "did not exist yet")], title=title)
+    rows = [
+        (key.replace("_", " "), _plain(value))
+        for key, value in vars(state).items()
+        if not key.startswith("_") and key not in HIDDEN
+    ]
+    return facts_grid(rows, title=title)
 
 
 class StepsScreen(Screen):

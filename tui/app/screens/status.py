@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
+
+from tui.app.widgets import facts_grid
 
 
 def status_facts(app: Any) -> dict[str, str]:
@@ -54,9 +55,4 @@ class StatusScreen(Screen):
         self.app.call(status_facts, self.app, then=self._show, group="status")
 
     def _show(self, facts: dict[str, str]) -> None:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True)
-        table.add_column()
-        for key, value in facts.items():
-            table.add_row(key, value)
-        self.query_one("#status-facts", Static).update(table)
+        self.query_one("#status-facts", Static).update(facts_grid(facts.items(), gap=2))

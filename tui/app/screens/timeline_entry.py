@@ -18,6 +18,7 @@ from textual.widgets import Static
 from domain.values import format_minor
 from projections.queries import TimelineEntry
 from tui.app.readside import TrailLine
+from tui.app.widgets import facts_grid
 
 SYSTEM_ACTOR = "Msafiri (system)"
 
@@ -76,12 +77,7 @@ def entry_facts(entry: TimelineEntry) -> dict[str, str]:
 
 
 def _grid(rows: list[tuple[str, str]]) -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column(overflow="fold")  # long values wrap, never cut
-    for key, value in rows:
-        table.add_row(key, value)
-    return table
+    return facts_grid(rows, gap=2, fold=True)  # long values wrap, never cut
 
 
 class TimelineEntryScreen(ModalScreen[None]):
