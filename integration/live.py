@@ -80,7 +80,6 @@ class LiveSubscription:
     def __init__(self, settings: Settings, callback: Callable[[Change], Any]):
         self._loop = asyncio.new_event_loop()
         self._client: Any = None
-        self._ready: asyncio.Future | None = None
         self._thread = threading.Thread(target=self._run, name="msafiri-live", daemon=True)
         self._settings = settings
         self._callback = callback

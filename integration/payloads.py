@@ -45,7 +45,6 @@ from pydantic.fields import FieldInfo
 from domain.model import DomainEvent
 from projections.catalogue import CONTEXTS, event_classes
 
-SCHEMA_VERSION = 1
 SCHEMA_ID = "msafiri.event.v1"
 
 DROPPED = frozenset(
