@@ -61,6 +61,10 @@ def claim_id(incident_or_member: UUID, category: str) -> UUID:
     return uuid5(MSAFIRI_NAMESPACE, f"claim:{incident_or_member}:{category}")
 
 
+def claim_of(d: Disbursement) -> UUID:
+    return claim_id(d.incident_id or d.migrant_id, d.category)
+
+
 def leg(account: str, currency: str, debit: int = 0, credit: int = 0) -> e.Leg:
     return e.Leg(account=account, currency=currency, debit_minor=debit, credit_minor=credit)
 
@@ -81,7 +85,7 @@ class Unit:
 
     def book(self) -> Book:
         if self._ledger.book_id not in self.touched:
-            self.touched[self._ledger.book_id] = self._ledger.load_book()
+            self.touched[self._ledger.book_id] = self._ledger.book()
         return self.touched[self._ledger.book_id]  # type: ignore[return-value]
 
     def get(self, aggregate_id: UUID, what: str) -> Any:
@@ -91,10 +95,11 @@ class Unit:
 
     def claim(self, claim_key: UUID) -> Claim:
         if claim_key not in self.touched:
-            store = self._ledger.store
-            self.touched[claim_key] = (
-                store.get(claim_key, "claim") if store.exists(claim_key) else Claim(claim_key)
-            )
+            # One read: `exists` would replay the claim just to say yes.
+            try:
+                self.touched[claim_key] = self._ledger.store.get(claim_key, "claim")
+            except NotFound:
+                self.touched[claim_key] = Claim(claim_key)
         return self.touched[claim_key]  # type: ignore[return-value]
 
     def add(self, aggregate: Aggregate) -> None:
@@ -112,7 +117,7 @@ class LedgerService:
 
     # --- the book, cached and fast-forwarded ---------------------------------
 
-    def load_book(self) -> Book:
+    def book(self) -> Book:
         """The book as stored now. A process keeps the last copy and only reads
         the events stored since, so years of history are replayed once."""
         with self._cache_lock:
@@ -124,9 +129,6 @@ class LedgerService:
                     event.mutate(book)
             self._cache = book
             return deepcopy(book)
-
-    def book(self) -> Book:
-        return self.load_book()
 
     def fund_exists(self) -> bool:
         return self.store.exists(self.book_id)
@@ -174,10 +176,10 @@ class LedgerService:
         raise ConcurrentUpdate("the fund is very busy: the command was not applied; try again")
 
     def _replay(self, command: c.LedgerCommand, name: str, digest: str) -> dict[str, Any] | None:
-        rid = receipt_id(command.command_id)
-        if not self.store.exists(rid):
+        try:
+            receipt: CommandReceipt = self.store.get(receipt_id(command.command_id), "receipt")
+        except NotFound:
             return None
-        receipt: CommandReceipt = self.store.get(rid, "receipt")
         if receipt.command != name or receipt.content_hash != digest:
             raise CommandIdReused(
                 f"command id {command.command_id} was already used for a different "
@@ -420,15 +422,13 @@ class LedgerService:
             amount_minor=amount.amount_minor,
             currency=amount.currency,
             requested_at=now,
-            incident_occurred_at=incident.occurred_at if incident is not None else None,
+            # Benefits without an incident (reintegration grant, disability)
+            # are judged on membership now.
+            incident_occurred_at=incident.occurred_at if incident is not None else now,
             memberships=tuple(migrant.memberships),
             other_claims_paid=claim.others(disbursement_id, "paid"),
             other_claims_open=sum(claim.others(disbursement_id, s) for s in OPEN_CLAIM),
         )
-        if incident is None:
-            # Benefits without an incident (reintegration grant, disability)
-            # are judged on membership now.
-            facts = ClaimFacts(**{**facts.__dict__, "incident_occurred_at": now})
         return tuple(
             e.EligibilityCheck(rule=x.rule, passed=x.passed, reason=x.reason)
             for x in check_eligibility(book.policy, facts)
@@ -441,7 +441,7 @@ class LedgerService:
             d.check_status("approve", DisbursementStatus.REQUESTED)
             migrant = self.store.get(d.migrant_id, "case")
             incident = self.store.get(d.incident_id, "incident") if d.incident_id else None
-            claim = unit.claim(claim_id(d.incident_id or d.migrant_id, d.category))
+            claim = unit.claim(claim_of(d))
             amount = Money(
                 amount_minor=command.amount_minor or d.requested_minor, currency=d.currency
             )
@@ -503,9 +503,7 @@ class LedgerService:
             book = unit.book()
             d.reject(actor, command.reason, book.policy.version)
             book.void_reservation(actor, d.reservation_id, f"rejected: {command.reason}")
-            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
-                actor, d.id, "rejected"
-            )
+            unit.claim(claim_of(d)).settle(actor, d.id, "rejected")
             return {"disbursement_id": str(d.id), "status": d.status.value}
 
         return self._run(actor, command, FUND_OFFICER, "reject disbursements", work)
@@ -531,9 +529,7 @@ class LedgerService:
                     f"approval lapsed unpaid: {d.payee}",
                     disbursement_id=d.id,
                 )
-            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
-                actor, d.id, "expired"
-            )
+            unit.claim(claim_of(d)).settle(actor, d.id, "expired")
             return {"disbursement_id": str(d.id), "status": d.status.value}
 
         return self._run(
@@ -565,9 +561,7 @@ class LedgerService:
                     occurred_at=paid_at,
                     disbursement_id=d.id,
                 )
-            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
-                actor, d.id, "paid"
-            )
+            unit.claim(claim_of(d)).settle(actor, d.id, "paid")
             return {
                 "disbursement_id": str(d.id),
                 "transfer_id": str(payment_id),
@@ -611,9 +605,7 @@ class LedgerService:
                 f"payable again to {d.payee}",
                 d.id,
             )
-            unit.claim(claim_id(d.incident_id or d.migrant_id, d.category)).settle(
-                actor, d.id, "approved"
-            )
+            unit.claim(claim_of(d)).settle(actor, d.id, "approved")
             return {"reversal_id": str(command.command_id), "disbursement_id": str(d.id)}
 
         return self._run(actor, command, FUND_OFFICER, "reverse transfers", work)
