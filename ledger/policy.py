@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.values import minor_unit_exponent
 from ledger.vocabulary import BenefitCategory
 
 KES = 100  # minor units per shilling
@@ -62,7 +63,8 @@ class ClaimFacts:
     amount_minor: int
     currency: str
     requested_at: datetime
-    incident_occurred_at: datetime | None
+    # Without an incident, the request's own date: membership is judged then.
+    incident_occurred_at: datetime
     memberships: tuple[tuple[str, object, object], ...]  # (number, starts_on, ends_on)
     other_claims_paid: int
     other_claims_open: int
@@ -70,27 +72,24 @@ class ClaimFacts:
 
 def check_eligibility(policy: ApprovalPolicy, facts: ClaimFacts) -> list[Check]:
     checks = []
-    if facts.incident_occurred_at is None:
-        checks.append(Check("membership", False, "no incident date to check membership against"))
-    else:
-        day = facts.incident_occurred_at.date()
-        covering = [n for n, start, end in facts.memberships if start <= day <= end]  # type: ignore[operator]
-        checks.append(
-            Check("membership", True, f"membership {covering[0]} active on {day}")
-            if covering
-            else Check("membership", False, f"no welfare-fund membership active on {day}")
+    day = facts.incident_occurred_at.date()
+    covering = [n for n, start, end in facts.memberships if start <= day <= end]  # type: ignore[operator]
+    checks.append(
+        Check("membership", True, f"membership {covering[0]} active on {day}")
+        if covering
+        else Check("membership", False, f"no welfare-fund membership active on {day}")
+    )
+    age = facts.requested_at - facts.incident_occurred_at
+    window = timedelta(days=policy.claim_window_days)
+    checks.append(
+        Check("claim window", True, f"filed {age.days} days after the incident")
+        if age <= window
+        else Check(
+            "claim window",
+            False,
+            f"filed {age.days} days after the incident (limit {policy.claim_window_days})",
         )
-        age = facts.requested_at - facts.incident_occurred_at
-        window = timedelta(days=policy.claim_window_days)
-        checks.append(
-            Check("claim window", True, f"filed {age.days} days after the incident")
-            if age <= window
-            else Check(
-                "claim window",
-                False,
-                f"filed {age.days} days after the incident (limit {policy.claim_window_days})",
-            )
-        )
+    )
     if facts.other_claims_paid:
         checks.append(
             Check(
@@ -113,9 +112,10 @@ def check_eligibility(policy: ApprovalPolicy, facts: ClaimFacts) -> list[Check]:
     if cap is None:
         checks.append(Check("cap", True, f"no cap for {facts.category.value} in {facts.currency}"))
     else:
-        checks.append(
-            Check("cap", facts.amount_minor <= cap, f"cap {cap // 100:,} {policy.currency}")
-        )
+        # In whole units of the policy's currency (not every currency has cents).
+        whole = cap // 10 ** minor_unit_exponent(policy.currency)
+        limit = f"cap {whole:,} {policy.currency}"
+        checks.append(Check("cap", facts.amount_minor <= cap, limit))
     return checks
 
 
