@@ -240,7 +240,7 @@ class Book(Aggregate):
 
     def reverse(
         self, actor: Actor, transfer_id: UUID, reversal_id: UUID, memo: str, **links: Any
-    ) -> PostedTransfer:
+    ) -> None:
         original = self.transfers.get(transfer_id)
         if original is None:
             raise NotFound(f"the fund has no posted transfer {transfer_id}")
@@ -259,7 +259,6 @@ class Book(Aggregate):
         self.post(
             actor, reversal_id, TransferKind.REVERSAL, swapped, memo, reverses=transfer_id, **links
         )
-        return original
 
     def check_covered(self) -> None:
         """The invariant checked after every command's changes: no account

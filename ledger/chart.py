@@ -33,8 +33,3 @@ def account_key(code: str, currency: str) -> str:
     """Accounts are per fund *and* currency: `Assets:Bank:Operating` in KES is
     not the one in USD."""
     return f"{code}@{currency}"
-
-
-def split_key(key: str) -> tuple[str, str]:
-    code, currency = key.rsplit("@", 1)
-    return code, currency

@@ -3,13 +3,13 @@ the same command again (a retry after a timeout) returns the first answer."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Self
 from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
-from domain.commands import Command, LongText, PastDate, Reason, Text
+from domain.commands import Command, LongText, PastDate, Reason, Text, at_noon_utc
 from domain.values import CurrencyCode, Money
 from ledger.events import Leg
 from ledger.vocabulary import AccountType, BenefitCategory, PaymentChannel
@@ -163,7 +163,5 @@ class ReverseTransfer(LedgerCommand):
     reason: Reason
 
 
-def value_day(day: date | None):
-    from domain.commands import at_noon_utc
-
+def value_day(day: date | None) -> datetime | None:
     return at_noon_utc(day) if day else None

@@ -36,7 +36,6 @@ class Disbursement(Aggregate):
         self.approvals: list[tuple[UUID, int, bool]] = []
         self.approvers_needed = 1
         self.approved_minor = 0
-        self.approved_at: datetime | None = None
         self.paid_minor = 0
         self.payment_transfer_id: UUID | None = None
         self.payments = 0

@@ -16,7 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.model import DomainEvent
 from domain.values import CurrencyCode, Money, Role, UtcDatetime
 from ledger.policy import ApprovalPolicy
-from ledger.vocabulary import AccountType, BenefitCategory, PaymentChannel, TransferKind
+from ledger.vocabulary import (
+    AccountType,
+    BenefitCategory,
+    DisbursementStatus,
+    PaymentChannel,
+    TransferKind,
+)
 
 if TYPE_CHECKING:
     from ledger.book import Book
@@ -195,11 +201,8 @@ class DisbursementApproved(DomainEvent):
     policy_version: int
 
     def apply(self, d: Disbursement) -> None:
-        from ledger.vocabulary import DisbursementStatus
-
         d.status = DisbursementStatus.APPROVED
         d.approved_minor = self.amount.amount_minor
-        d.approved_at = self.timestamp
 
 
 class DisbursementRejected(DomainEvent):
@@ -207,8 +210,6 @@ class DisbursementRejected(DomainEvent):
     policy_version: int
 
     def apply(self, d: Disbursement) -> None:
-        from ledger.vocabulary import DisbursementStatus
-
         d.status = DisbursementStatus.REJECTED
 
 
@@ -216,8 +217,6 @@ class DisbursementExpired(DomainEvent):
     reason: str
 
     def apply(self, d: Disbursement) -> None:
-        from ledger.vocabulary import DisbursementStatus
-
         d.status = DisbursementStatus.EXPIRED
 
 
@@ -228,8 +227,6 @@ class DisbursementPaid(DomainEvent):
     transfer_id: UUID
 
     def apply(self, d: Disbursement) -> None:
-        from ledger.vocabulary import DisbursementStatus
-
         d.status = DisbursementStatus.PAID
         d.paid_minor = self.amount.amount_minor
         d.payment_transfer_id = self.transfer_id
@@ -245,8 +242,6 @@ class DisbursementPaymentReversed(DomainEvent):
     reason: str
 
     def apply(self, d: Disbursement) -> None:
-        from ledger.vocabulary import DisbursementStatus
-
         d.status = DisbursementStatus.APPROVED
         d.paid_minor = 0
         d.payment_transfer_id = None

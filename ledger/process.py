@@ -16,7 +16,7 @@ the same event loses cleanly.
 from __future__ import annotations
 
 import logging
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
@@ -26,7 +26,7 @@ from domain.ids import SYSTEM_ACTOR_ID
 from domain.incidents.events import AssistanceRequested
 from domain.model import Actor
 from domain.persistence import EventStore
-from domain.values import Role
+from domain.values import Role, utcnow
 from ledger import commands as c
 from ledger import events as e
 from ledger.errors import LedgerRefusal
@@ -89,10 +89,6 @@ class FundProcess:
         """Lapse every open request or approval past its expiry date. The
         command id is derived from the disbursement, so two sweeps racing
         expire it once."""
-        from uuid import uuid5
-
-        from domain.values import utcnow
-
         now = now or utcnow()
         expired = 0
         if not self._ledger.fund_exists():
