@@ -21,7 +21,7 @@ from uuid import UUID, uuid5
 from eventsourcing.persistence import Tracking
 from eventsourcing.utils import get_topic
 
-from domain.errors import ConcurrentUpdate, InvalidCommand, MsafiriError
+from domain.errors import ConcurrentUpdate, InvalidCommand, MsafiriError, NotFound
 from domain.ids import SYSTEM_ACTOR_ID
 from domain.incidents.events import AssistanceRequested
 from domain.model import Actor
@@ -91,9 +91,10 @@ class FundProcess:
         expire it once."""
         now = now or utcnow()
         expired = 0
-        if not self._ledger.fund_exists():
+        try:
+            book = self._ledger.book()
+        except NotFound:  # no fund opened yet (asking `fund_exists` first replays the book twice)
             return 0
-        book = self._ledger.book()
         open_ids = {p.disbursement_id for p in book.pendings.values() if p.disbursement_id}
         for disbursement_id in sorted(open_ids):
             d = self._ledger.disbursement(disbursement_id)
