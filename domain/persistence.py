@@ -117,7 +117,9 @@ class EventStore(Application):
             raise NotFound(f"no {what} with id {aggregate_id}") from None
 
     def exists(self, aggregate_id: Any) -> bool:
-        return aggregate_id in self.repository
+        # One stored event answers it; `id in repository` would rebuild the
+        # whole aggregate (the fund's book: its entire history) to say yes.
+        return any(True for _ in self.events.get(aggregate_id, limit=1))
 
     def save_all(self, *aggregates: Aggregate, tracking: Tracking | None = None) -> Any:
         """Atomically store the pending events of the aggregates (and a tracking
