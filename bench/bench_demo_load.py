@@ -22,10 +22,10 @@ from pathlib import Path
 import psycopg
 
 from bench.common import postgres_database
-from tui.bootstrap import build_system
-from tui.demo.officers import ensure_demo_officers
-from tui.demo.population import MIGRANTS_PER_SAVE, populate
-from tui.settings import Settings
+from msafiri.bootstrap import build_system
+from msafiri.demo.officers import ensure_demo_officers
+from msafiri.demo.population import MIGRANTS_PER_SAVE, populate
+from msafiri.settings import Settings
 
 
 def time_demo(url: str, migrants: int) -> tuple[int, float]:

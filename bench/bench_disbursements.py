@@ -29,11 +29,11 @@ from eventsourcing.utils import get_topic
 from bench.common import postgres_database
 from ledger import commands as c
 from ledger.events import CommandAccepted
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings
 from tests.conftest import Officers
 from tests.factories import days_ago, send_abroad
 from tests.fund_helpers import kes, report_injury
-from tui.bootstrap import build_system
-from tui.settings import Settings
 
 RECEIPT_TOPIC = get_topic(CommandAccepted)
 
@@ -42,7 +42,7 @@ def run_msafiri(url: str, requests: int) -> tuple[int, float, int]:
     system = build_system(Settings(database_url=url))
     officers = Officers(system)
     ledger = system.ledger
-    ledger.open_fund(officers.admin, c.OpenFund(command_id=uuid4()))
+    ledger.open_fund(officers.admin, c.OpenFund(command_id=uuid4(), opened_on=days_ago(30)))
     ledger.record_grant(
         officers.fund,
         c.RecordGrant(

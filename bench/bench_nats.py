@@ -29,11 +29,11 @@ from pathlib import Path
 from integration.connection import connect
 from integration.publisher import Publisher
 from integration.stream import ensure_stream
+from msafiri.bootstrap import build_system
+from msafiri.demo.officers import ensure_demo_officers
+from msafiri.demo.population import populate
+from msafiri.settings import Settings
 from tests import nats_server, pg_server
-from tui.bootstrap import build_system
-from tui.demo.officers import ensure_demo_officers
-from tui.demo.population import populate
-from tui.settings import Settings
 
 
 def fresh(settings: Settings) -> Settings:
@@ -101,6 +101,12 @@ def main() -> None:
     else:
         pg_url, pg_cluster = pg_server.server_url()
         database_url = pg_server.create_database(pg_url)
+        # What `msafiri db upgrade` does: on PostgreSQL the composition root
+        # refuses (SchemaBehind) a database whose read-model schema is behind.
+        from msafiri.settings import parse_database_url
+        from projections.schema import upgrade
+
+        upgrade(parse_database_url(database_url))
     settings = fresh(Settings(database_url=database_url, nats_url=url))
     system = build_system(settings)
     try:

@@ -19,12 +19,12 @@ import argparse
 import json
 import time
 
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings, parse_database_url
 from projections.db import ReadModelDb
 from projections.log import read_page
 from projections.readmodels import ReadModels
 from projections.schema import upgrade
-from tui.bootstrap import build_system
-from tui.settings import Settings, parse_database_url
 
 
 def raw_select(db: ReadModelDb, batch: int) -> tuple[int, float]:
@@ -68,8 +68,8 @@ def main() -> None:
     upgrade(parse_database_url(args.database_url))
     system = build_system(settings)
     if (system.store.recorder.max_notification_id() or 0) < args.migrants:
-        from tui.demo.officers import ensure_demo_officers
-        from tui.demo.population import populate
+        from msafiri.demo.officers import ensure_demo_officers
+        from msafiri.demo.population import populate
 
         populate(system.store, ensure_demo_officers(system), args.migrants, seed=2026)
     db = ReadModelDb(system.database)

@@ -24,8 +24,8 @@ import time
 import uuid
 from collections import defaultdict
 
+from msafiri.settings import Settings, parse_database_url
 from projections.readmodels import ReadModels
-from tui.settings import Settings, parse_database_url
 
 
 def sample_cases(models: ReadModels, n: int, rng: random.Random) -> list:

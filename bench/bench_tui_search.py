@@ -34,11 +34,11 @@ from uuid import UUID, uuid4
 
 from bench.bench_search import sample_cases
 from domain.values import Role
+from msafiri.bootstrap import System, build_system
+from msafiri.settings import Settings
 from tui.app.app import MsafiriApp
 from tui.app.screens.case_search import CaseSearchScreen
 from tui.app.session import Session
-from tui.bootstrap import System, build_system
-from tui.settings import Settings
 
 KEYS_MAX = 8
 PAGE_WAIT_SECONDS = 30.0
@@ -59,8 +59,8 @@ def texts(case: Any, rng: random.Random) -> list[tuple[str, str]]:
 
 def small_demo(directory: Path, migrants: int, seed: int) -> str:
     """A demo population in a fresh SQLite file, read models current."""
-    from tui.demo.officers import ensure_demo_officers
-    from tui.demo.population import populate
+    from msafiri.demo.officers import ensure_demo_officers
+    from msafiri.demo.population import populate
 
     url = f"sqlite:///{directory / 'msafiri-bench.db'}"
     system = build_system(Settings(database_url=url))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from msafiri.settings import parse_database_url
 from projections.schema import upgrade
 from tests import pg_server
-from tui.settings import parse_database_url
 
 
 @contextmanager

@@ -18,7 +18,7 @@ class Authoriser:
         hold, on an active account. Raises NotAuthorised; nothing is stored."""
         if actor.role not in allowed:
             names = ", ".join(role.value for role in allowed)
-            raise NotAuthorised(f"a {actor.role.value} may not {action} (needs: {names})")
+            raise NotAuthorised(f"{actor.role.with_article} may not {action} (needs: {names})")
         if actor.role is Role.SYSTEM:
             if actor.officer_id != SYSTEM_ACTOR_ID:
                 raise NotAuthorised("only Msafiri's own processes act as system")

@@ -1,30 +1,34 @@
 """Shared parts of command models.
 
 Commands are imperative pydantic models validated before anything reaches an
-aggregate; the TUI's forms use the very same models.
+aggregate; the TUI's forms use the very same models. Their fields are made
+of the shared types in `domain/fields.py` (text, amounts, dates), so every
+command refuses what the store or a follower of the log cannot hold.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from datetime import UTC, date, datetime, time
+from typing import Any
 from uuid import UUID
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.errors import InvalidCommand
-from domain.values import utcnow
+from domain.fields import Counter, LongText, PastDate, Reason, Text, no_later_than_today
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+# Re-exported: command modules and the terminal UI's forms import them from here.
+__all__ = [
+    "CaseCommand",
+    "Command",
+    "LongText",
+    "PastDate",
+    "Reason",
+    "Text",
+    "at_noon_utc",
+    "explain",
+    "no_later_than_today",
+]
 
 
 class Command(BaseModel):
@@ -42,23 +46,46 @@ class Command(BaseModel):
 
 def explain(error: ValidationError) -> list[tuple[str, str]]:
     problems = []
-    for item in error.errors():
+    items = error.errors()
+    # A list with a bad item is also "too short after validation" (pydantic
+    # drops the bad item before counting): the item's own error says it.
+    inner = {item["loc"][:-1] for item in items if item["loc"]}
+    inner |= {loc[:n] for loc in inner for n in range(len(loc))}
+    for item in items:
+        if item["type"] == "too_short" and item["loc"] in inner:
+            continue
         field = ".".join(str(part) for part in item["loc"]) or "(form)"
-        message = item["msg"]
-        if message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
-        problems.append((field, message))
+        problems.append((field, _plain(item)))
     return problems
 
 
-def no_later_than_today(value: date) -> date:
-    # A day of slack: an officer in Riyadh at 01:00 is already 'tomorrow' in UTC.
-    if value > (utcnow() + timedelta(days=1)).date():
-        raise ValueError("cannot be in the future")
-    return value
-
-
-PastDate = Annotated[date, AfterValidator(no_later_than_today)]
+def _plain(item: Any) -> str:
+    """pydantic's message for an error, in the plain words the rest of Msafiri uses."""
+    message = item["msg"]
+    if message.startswith("Value error, "):
+        return message.removeprefix("Value error, ")
+    ctx = item.get("ctx") or {}
+    plain = {
+        "missing": "is required",
+        "extra_forbidden": "is not a field of this command",
+        "greater_than": "must be more than {gt}",
+        "greater_than_equal": "must be at least {ge}",
+        "less_than": "must be less than {lt}",
+        "less_than_equal": "must be at most {le}",
+        "too_short": "must have at least {min_length} item(s)",
+        "too_long": "must have at most {max_length} items",
+        "string_too_short": "must be at least {min_length} characters",
+        "string_too_long": "must be at most {max_length} characters",
+        "int_parsing": "must be a whole number",
+        "int_type": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        # What pydantic says of a lone surrogate (half of a UTF-16 pair).
+        "string_unicode": "must be valid Unicode text (found a lone surrogate)",
+    }.get(item["type"])
+    try:
+        return plain.format(**ctx) if plain else message
+    except (KeyError, IndexError):  # a context pydantic did not give: its own words
+        return message
 
 
 def at_noon_utc(day: date) -> datetime:
@@ -73,4 +100,4 @@ class CaseCommand(Command):
     refused as a concurrent update rather than applied blind."""
 
     migrant_id: UUID
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Counter | None = Field(default=None, ge=1)

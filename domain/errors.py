@@ -23,6 +23,18 @@ class InvalidCommand(MsafiriError):
         super().__init__("; ".join(f"{field}: {rule}" for field, rule in errors))
 
 
+class NeedsJustification(InvalidCommand):
+    """A contract names a watchlisted employer or agency, or an agency whose
+    licence is expired, suspended or revoked: it goes ahead only with a
+    written justification, which is recorded. `warnings` says why."""
+
+    def __init__(self, warnings: list[str]):
+        self.warnings = warnings
+        super().__init__(
+            [("justification", "a written justification is required: " + "; ".join(warnings))]
+        )
+
+
 class NotAuthorised(MsafiriError):
     """The acting officer may not do this (role missing, revoked or deactivated)."""
 

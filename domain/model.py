@@ -12,12 +12,21 @@ Every event records who (officer id and role), when it was recorded
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from datetime import datetime
 from typing import Any, ClassVar, Self
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.personal import PersonalFields
 from domain.values import Role, UtcDatetime, utcnow
+
+# When events are recorded: the wall clock, unless a writer of past history
+# sets this for the events it triggers. Only the demo does (it writes years of
+# synthetic history, each event at the moment an officer would have recorded
+# it); officers' commands never set it, so their events carry the real time.
+recording_time: ContextVar[datetime | None] = ContextVar("recording_time", default=None)
 
 
 class Actor(BaseModel):
@@ -29,10 +38,18 @@ class Actor(BaseModel):
     role: Role
 
 
-class DomainEvent(BaseModel):
+class DomainEvent(PersonalFields, BaseModel):
     """Base of every stored event: past tense, immutable, self-describing."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # The migrant's personal data in this event (domain/personal.py): these
+    # fields are sealed under the data key named by `data_key_field`; the
+    # event that first needs that key names its migrant in
+    # `data_subject_field`. Destroying the migrant's keys erases them.
+    personal: ClassVar[tuple[str, ...]] = ()
+    data_key_field: ClassVar[str] = "originator_id"
+    data_subject_field: ClassVar[str | None] = None
 
     # Bump on a change of shape and add `upcast_vN_vN+1(state) -> state`
     # static methods; the mapper upcasts old stored shapes on read.
@@ -79,7 +96,7 @@ class Aggregate:
         occurred_at: Any = None,
         **fields: Any,
     ) -> DomainEvent:
-        recorded_at = utcnow()
+        recorded_at = recording_time.get() or utcnow()
         event = event_class(
             originator_id=self.id,
             originator_version=self.version + 1,

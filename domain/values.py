@@ -33,9 +33,20 @@ class Role(StrEnum):
     FUND_OFFICER = "fund_officer"
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
+    # Grants need-to-know access to a case and reviews break-glass uses
+    # (docs/privacy.md).
+    SUPERVISOR = "supervisor"
+    # Requests and approves erasure (two different ones) and keeps consent
+    # and retention in order (docs/encryption.md).
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
     # The system itself (e.g. the fund process reacting to an assistance
     # request) acts under this role; no officer can hold it.
     SYSTEM = "system"
+
+    @property
+    def with_article(self) -> str:
+        """'an auditor', 'a fund_officer': for messages that name the role."""
+        return f"{'an' if self.value[0] in 'aeiou' else 'a'} {self.value}"
 
 
 class Sex(StrEnum):
@@ -173,11 +184,15 @@ KENYA_COUNTIES = (
 )
 
 
+_COUNTY_BY_KEY = {county.lower(): county for county in KENYA_COUNTIES}
+
+
 def _known_county(value: str) -> str:
-    for county in KENYA_COUNTIES:
-        if county.lower() == value.strip().lower():
-            return county
-    raise ValueError("must be one of Kenya's 47 counties, e.g. Kakamega")
+    # One dict look-up, not 47 comparisons: imports check a county per line.
+    county = _COUNTY_BY_KEY.get(value.strip().lower())
+    if county is None:
+        raise ValueError("must be one of Kenya's 47 counties, e.g. Kakamega")
+    return county
 
 
 County = Annotated[str, AfterValidator(_known_county)]

@@ -15,7 +15,8 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from tui.settings import Settings
+from msafiri.settings import Settings
+from projections.outage import Backoff
 
 
 class NatsNotConfigured(Exception):
@@ -48,11 +49,26 @@ async def connect(
     servers = server_urls(settings)
     seconds = float(timeout or settings.connect_timeout_seconds)
     last_error: list[BaseException] = []
+    error_cb = callbacks.pop("error_cb", None)
+    reconnected_cb = callbacks.pop("reconnected_cb", None)
+    backoff = Backoff()
 
     async def remember(error: BaseException) -> None:
         # nats-py reports every failed attempt here; keep the last for the
         # one-line message instead of printing a stack of retries.
         last_error[:] = [error]
+        if error_cb is not None:
+            await error_cb(error)
+
+    async def reconnected() -> None:
+        backoff.reset()
+        if reconnected_cb is not None:
+            await reconnected_cb()
+
+    def next_server(candidates: list[Any], _info: dict) -> tuple[Any, float]:
+        # nats-py retries a lost server every 0.5 s for ever; ours waits
+        # 0.5 s doubling to 30 s, jittered, taking the servers in turn.
+        return candidates[backoff.attempts % len(candidates)], backoff.next()
 
     try:
         client = await asyncio.wait_for(
@@ -64,7 +80,10 @@ async def connect(
                 # library's two minutes of retries.
                 max_reconnect_attempts=1,
                 reconnect_time_wait=0.1,
-                error_cb=callbacks.pop("error_cb", remember),
+                error_cb=remember,
+                reconnected_cb=reconnected,
+                # Used only once connected, when the connection is lost.
+                reconnect_to_server_handler=next_server if keep_reconnecting else None,
                 **callbacks,
             ),
             timeout=seconds * len(servers) + 1,
@@ -78,7 +97,7 @@ async def connect(
         raise NatsUnavailable(f"cannot connect to NATS at {settings.nats_url}: {reason}") from None
     if keep_reconnecting:
         # Established: from now on ride out restarts and leader elections in
-        # the background (the library reads this option at each reconnect).
+        # the background (the library reads this option at each reconnect),
+        # with capped jittered backoff (next_server).
         client.options["max_reconnect_attempts"] = -1
-        client.options["reconnect_time_wait"] = 0.5
     return client

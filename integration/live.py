@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integration.connection import connect
-from tui.settings import Settings
+from msafiri.settings import Settings
 
 log = logging.getLogger("msafiri.nats.live")
 

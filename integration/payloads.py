@@ -10,9 +10,10 @@ Redaction is decided per field, once per event class, from the field's name
 and type (nested models included), so a new event gets the same treatment
 without anyone remembering to add it here:
 
-- DROPPED: names, phone numbers, dates of birth, usernames, password hashes,
-  payees and every free-text field an officer typed (descriptions, notes,
-  details, justifications, memos, messages). Free text can hold anything.
+- DROPPED: names, phone numbers, dates of birth, usernames, every secret
+  field (projections/audit/secret_fields.py: password hashes), payees and
+  every free-text field an officer typed (descriptions, notes, details,
+  justifications, memos, messages). Free text can hold anything.
 - FREE_TEXT_IF_PLAIN: `reason`/`outcome` are dropped when they are plain
   text, kept when they are a closed vocabulary (an enum, e.g. why a contract
   ended).
@@ -43,39 +44,53 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.fields import FieldInfo
 
 from domain.model import DomainEvent
+from projections.audit.secret_fields import SECRET_NAMES
 from projections.catalogue import CONTEXTS, event_classes
 
 SCHEMA_ID = "msafiri.event.v1"
 
-DROPPED = frozenset(
-    {
-        "full_name",
-        "date_of_birth",
-        "phone",
-        "username",
-        "password_hash",
-        "payee",
-        "assessor",
-        "description",
-        "notes",
-        "note",
-        "details",
-        "justification",
-        "memo",
-        "message",
-        "result",
-    }
-)
+DROPPED = (
+    frozenset(
+        {
+            "full_name",
+            "date_of_birth",
+            "phone",
+            "username",
+            "password_hash",
+            "payee",
+            "assessor",
+            "description",
+            "notes",
+            "note",
+            "details",
+            "justification",
+            "memo",
+            "message",
+            "result",
+            # Issue 16: a household employer is a private person; a contract's
+            # free-text employer may be one. Ids are published instead; company
+            # and agency names go out (company_name, agency_name).
+            "household_name",
+            "employer_name",
+            "previous_employer",
+            "warnings",
+            "reason_above_claimed",  # issue 16: typed on a claim
+        }
+    )
+    | SECRET_NAMES
+)  # the secrets' one list (projections/audit/secret_fields.py)
 FREE_TEXT_IF_PLAIN = frozenset({"reason", "outcome"})
 PSEUDONYMISED = frozenset(
     {"national_id", "passport_number", "membership_number", "certificate_number"}
+    # Issue 16: a migrant's insurance policy and social-security numbers.
+    | {"policy_number", "social_security_number"}
 )
 
 # Internal bookkeeping that is never published. An identity-document claim's
 # aggregate id is an unkeyed hash of the document number (domain/ids.py), and
 # national ID numbers are few enough to hash them all: publishing that id
 # would publish the number.
-UNPUBLISHED = frozenset({"IdentityDocumentClaimed"})
+UNPUBLISHED = frozenset({"IdentityDocumentClaimed", "RegistryKeyClaimed"})
 
 # Carried by the envelope, not repeated in `data`.
 ENVELOPE_FIELDS = frozenset(DomainEvent.model_fields)

@@ -12,12 +12,13 @@ the publisher's, and two tiny tables need no framework.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.settings import Database
+from msafiri.settings import Database
 
 POSITION_TABLE = "nats_publisher_position"
 KEY_TABLE = "nats_pseudonym_key"
@@ -49,6 +50,19 @@ class PositionStore:
     def _execute(self, sql: str, params: tuple = ()) -> list[tuple]:
         if self.database.backend == "postgresql":
             sql = sql.replace("?", "%s")
+        try:
+            return self._run(sql, params)
+        except Exception:
+            connection = self._connection
+            if not (getattr(connection, "closed", False) or getattr(connection, "broken", False)):
+                raise
+            # The connection died with the server (an outage since it was last
+            # used): one more try on a new one. Every statement here may run
+            # twice (an upsert, reads, an insert that ignores a conflict).
+            self.close()
+            return self._run(sql, params)
+
+    def _run(self, sql: str, params: tuple) -> list[tuple]:
         cursor = self._connect().execute(sql, params)
         if cursor.description is None:  # a statement without rows
             return []
@@ -67,8 +81,9 @@ class PositionStore:
 
     def close(self) -> None:
         if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):  # already broken
+                connection.close()
 
     # -- position -------------------------------------------------------------
 

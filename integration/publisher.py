@@ -35,8 +35,10 @@ from nats.js import JetStreamContext
 from nats.js.errors import APIError, NoStreamResponseError, NotFoundError
 
 from integration.connection import NatsUnavailable, connect
+from integration.partner_sharing import PartnerSharing
 from integration.payloads import UNPUBLISHED, Message, build_message, keyed_hasher
 from integration.position import PositionStore, publisher_name
+from projections.outage import Outage, classify, reopen_store_connections
 
 log = logging.getLogger("msafiri.nats")
 
@@ -60,6 +62,8 @@ class Progress:
     position: int
     published: int
     resent: int
+    # Events left out because their person withdrew partner sharing.
+    withheld: int = 0
 
 
 @cache
@@ -76,6 +80,7 @@ class Publisher:
         ack_timeout: float = 5.0,
         give_up_seconds: float = 60.0,
         on_progress: Callable[[Progress], None] | None = None,
+        say: Callable[[str], object] | None = None,
     ):
         settings = system.settings
         self.settings = settings
@@ -89,7 +94,14 @@ class Publisher:
         # A follower (`--follow`, the projection worker) never gives up.
         self.give_up_seconds = give_up_seconds
         self.on_progress = on_progress
+        # One line when NATS (or the database) goes, one when it is back.
+        self.nats_outage = Outage("nats publisher", f"NATS at {settings.nats_url}", say)
+        self.database_outage = Outage("nats publisher", "database", say)
+        # Disconnections seen so far: a page sent before one is re-sent
+        # quietly (the outage was reported already).
+        self._disconnects = 0
         self._stop: asyncio.Event | None = None
+        self._follow = False
         self._give_up_at: float | None = None
         self.positions = PositionStore(system.database, publisher_name(self.stream, self.prefix))
         self.pseudonym = keyed_hasher(self.positions.pseudonym_key())
@@ -98,6 +110,8 @@ class Publisher:
         self.anchor: str | None = None
         self.published = 0
         self.resent = 0
+        self.sharing = PartnerSharing(self.store)
+        self.withheld = 0
 
     # -- reading the log (worker thread) -------------------------------------------
 
@@ -107,13 +121,27 @@ class Publisher:
         notifications = self.store.recorder.select_notifications(
             start=after + 1, limit=self.page_size
         )
-        messages = [self.message(n) for n in notifications if not _unpublished(n.topic)]
+        # Consents first, up to the head: a withdrawal recorded after this
+        # page still withholds the page's events of that person.
+        self.sharing.refresh()
+        messages = []
+        for notification in notifications:
+            if _unpublished(notification.topic):
+                continue
+            message = self.message(notification)
+            if message is None:
+                self.withheld += 1
+            else:
+                messages.append(message)
         return messages, (notifications[-1].id if notifications else after)
 
-    def message(self, notification: Any) -> Message:
+    def message(self, notification: Any) -> Message | None:
+        """The event's message, or None when its person withdrew partner sharing."""
         # The stored state is the event's JSON already; decoding it without a
         # pydantic round trip keeps the publisher at the speed of the wire.
         event_class, state = self.store.mapper.to_state(notification)
+        if self.sharing.withheld(event_class, state, notification.id):
+            return None
         return build_message(self.prefix, notification.id, event_class, state, self.pseudonym)
 
     # -- the stream's tail ------------------------------------------------------------
@@ -157,6 +185,8 @@ class Publisher:
         chain = True
         delay = 0.2
         while pending:
+            await self._until_connected(pending[0].position)
+            disconnects = self._disconnects
             futures: list[asyncio.Future] = []
             expected = anchor
             try:
@@ -215,7 +245,10 @@ class Publisher:
                 log.warning("stream's last message is not ours (%s): re-anchoring", error)
                 chain = False
             self.resent += len(pending) - failed_at
-            log.warning(
+            # Lost with a connection already reported: no line of its own.
+            quiet = self._disconnects != disconnects or self.nats_outage.active
+            log.log(
+                logging.INFO if quiet else logging.WARNING,
                 "%d of %d messages unacked (%s); re-sending from position %d",
                 len(pending) - failed_at,
                 len(pending),
@@ -227,6 +260,13 @@ class Publisher:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)
         self.anchor = messages[-1].msg_id
+
+    async def _until_connected(self, position: int) -> None:
+        """Send nothing while the client is reconnecting (it would only pile
+        up in its buffer and time out): wait, checking for a stop."""
+        while self._client.is_reconnecting:
+            self._check_patience(position)
+            await asyncio.sleep(0.1)
 
     def _check_patience(self, position: int) -> None:
         """Called before every retry: stop when asked, and let a one-shot run
@@ -255,25 +295,27 @@ class Publisher:
         and unacked messages are re-sent; nothing is skipped."""
         stop = stop or asyncio.Event()
         self._stop = stop
+        self._follow = follow
         poll = poll_seconds if poll_seconds is not None else self.settings.projection_poll_seconds
-        self._client = await connect(self.settings, name="msafiri-publisher")
+        self._client = await self._connect()
         try:
             await self.resume(self._jetstream())
-            reading = asyncio.create_task(asyncio.to_thread(self.read_page, self.position))
+            reading = self._read_ahead(self.position)
             try:
                 while not stop.is_set():
-                    messages, last = await reading
+                    try:
+                        messages, last = await reading
+                    except _Stopped:
+                        break
                     if last == self.position:
                         if not follow:
                             break
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop.wait(), poll)
-                        reading = asyncio.create_task(
-                            asyncio.to_thread(self.read_page, self.position)
-                        )
+                        reading = self._read_ahead(self.position)
                         continue
                     # Build the next page while this one is being acked.
-                    reading = asyncio.create_task(asyncio.to_thread(self.read_page, last))
+                    reading = self._read_ahead(last)
                     if messages:
                         if not follow:
                             loop = asyncio.get_running_loop()
@@ -284,7 +326,10 @@ class Publisher:
                             break
                     self.position = last
                     self.published += len(messages)
-                    await asyncio.to_thread(self.positions.save, self.position)
+                    try:
+                        await self._database(self.positions.save, self.position)
+                    except _Stopped:
+                        break  # unsaved: the next start finds it in the stream
                     if self.on_progress:
                         self.on_progress(self.progress())
             finally:
@@ -295,6 +340,65 @@ class Publisher:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._client.close(), 5)
         return self.progress()
+
+    def _read_ahead(self, after: int) -> asyncio.Task:
+        return asyncio.create_task(self._database(self.read_page, after))
+
+    async def _database(self, work: Callable[..., Any], *args: Any) -> Any:
+        """Run blocking database work in a thread. A follower rides out a
+        database outage of any length: one line, capped jittered backoff,
+        then the same work again (a page is read again, a position saved
+        again: both harmless). A one-shot run fails at once."""
+        while True:
+            try:
+                result = await asyncio.to_thread(work, *args)
+            except Exception as error:
+                kind = classify(error)
+                if kind is None or not self._follow:
+                    raise
+                delay = self.database_outage.gone(error, kind)
+                self._check_patience(self.position + 1)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                self._check_patience(self.position + 1)
+                with contextlib.suppress(Exception):
+                    # Our own connection first: it reopens itself, and the
+                    # event store's pool is only checked once the server
+                    # answers (else its reconnect attempts back off for long).
+                    await asyncio.to_thread(self.positions.load)
+                    await asyncio.to_thread(reopen_store_connections, self.store)
+                continue
+            if self.database_outage.active:
+                # The server answers again. The reconnect above may have run
+                # while it was still away (and been skipped): drop the pool's
+                # other connections that died with it now, or the next read
+                # fails once more on one of them and the outage is reported
+                # a second time.
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(reopen_store_connections, self.store)
+            self.database_outage.back()
+            return result
+
+    async def _connect(self) -> Any:
+        connected: list[Any] = []
+
+        async def disconnected() -> None:
+            if connected and connected[0].is_closed:
+                return  # closed on purpose (stopping, or replaced), not lost
+            self._disconnects += 1
+            self.nats_outage.gone(ConnectionError("connection lost"))
+
+        async def reconnected() -> None:
+            self.nats_outage.back()
+
+        client = await connect(
+            self.settings,
+            name="msafiri-publisher",
+            disconnected_cb=disconnected,
+            reconnected_cb=reconnected,
+        )
+        connected.append(client)
+        return client
 
     def _jetstream(self) -> JetStreamContext:
         return self._client.jetstream(publish_async_max_pending=max(4000, self.page_size * 2))
@@ -312,18 +416,25 @@ class Publisher:
                 nats.errors.OutboundBufferLimitError,
                 PublishStalled,
             ) as error:
-                log.warning("NATS connection unusable (%s); reconnecting", _describe(error))
+                delay = self.nats_outage.gone(error)
                 self._check_patience(messages[0].position)
-                await asyncio.sleep(1)
+                await asyncio.sleep(delay)
+                self._check_patience(messages[0].position)
                 with contextlib.suppress(NatsUnavailable):
-                    client = await connect(self.settings, name="msafiri-publisher")
+                    client = await self._connect()
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(self._client.close(), 5)
                     self._client = client
                     js = self._jetstream()
+                    self.nats_outage.back()
 
     def progress(self) -> Progress:
-        return Progress(position=self.position, published=self.published, resent=self.resent)
+        return Progress(
+            position=self.position,
+            published=self.published,
+            resent=self.resent,
+            withheld=self.withheld,
+        )
 
     def close(self) -> None:
         self.positions.close()

@@ -13,7 +13,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from tui.settings import Settings
+from msafiri.settings import Settings
 
 
 @dataclass(frozen=True)

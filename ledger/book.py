@@ -1,17 +1,27 @@
-"""The fund's book: accounts, their balances, and every transfer.
+"""The fund's book: accounts, their balances and open reservations.
 
 One `Book` aggregate per fund is the consistency boundary of the money: every
 movement changes it in the same atomic save as the records it concerns, and
 optimistic concurrency on its version serialises movements, so two officers
-paying at the same instant can never both spend the last shilling. Balances
+paying at the same instant can never both spend the last shilling (the
+service also makes them wait in turn: EventStore.serialised). Balances
 follow TigerBeetle's four counters (debits/credits, posted/pending).
+
+The book's events are the journal and still carry every transfer's legs, but
+its *state* keeps no transfers: each posted transfer is its own `Transfer`
+record (ledger/transfer.py), made by the command that posts it and saved with
+the book. So the book's state - and a snapshot of it - does not grow with
+the fund's history. Books stored before that replay as they are: their events
+are the same; only the per-transfer lookup falls back to the book's events.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,8 +30,14 @@ from domain.model import Actor, Aggregate
 from domain.values import format_minor
 from ledger import events as e
 from ledger.chart import NEVER_NEGATIVE, STANDARD_CHART, account_key
-from ledger.errors import InsufficientFunds, LedgerRefusal
+from ledger.errors import (
+    InsufficientFunds,
+    LedgerRefusal,
+    OverdrawnByValueDate,
+    ValueDateRefused,
+)
 from ledger.policy import DEFAULT_POLICY, ApprovalPolicy
+from ledger.transfer import Transfer
 from ledger.vocabulary import DEBIT_NORMAL, AccountType, TransferKind
 
 
@@ -55,11 +71,21 @@ class AccountState:
         return self.credits_posted - self.debits_posted - self.debits_pending
 
 
-@dataclass(frozen=True)
-class PostedTransfer:
-    kind: TransferKind
-    legs: tuple[e.Leg, ...]
-    disbursement_id: UUID | None
+def reservation_legs(reserved: tuple[e.Leg, ...], amount_minor: int) -> tuple[e.Leg, ...]:
+    """The legs a reservation posts when it is made final for `amount_minor`."""
+    return tuple(
+        leg.model_copy(
+            update={
+                "debit_minor": amount_minor if leg.debit_minor else 0,
+                "credit_minor": amount_minor if leg.credit_minor else 0,
+            }
+        )
+        for leg in reserved
+    )
+
+
+def no_lookup(transfer_id: UUID, deep: bool) -> Transfer | None:
+    return None
 
 
 class Book(Aggregate):
@@ -67,11 +93,24 @@ class Book(Aggregate):
         super().__init__(id)
         self.fund_code = ""
         self.name = ""
+        self.opened_on: date | None = None
         self.accounts: dict[str, AccountState] = {}
         self.policy: ApprovalPolicy = DEFAULT_POLICY
         self.pendings: dict[UUID, e.TransferReserved] = {}
-        self.transfers: dict[UUID, PostedTransfer] = {}
-        self.reversed: dict[UUID, UUID] = {}
+        # Net posted movement (debits - credits) per value date, for the
+        # accounts that must never go negative: a back-dated posting is checked
+        # against the balance on its value date and on every later one.
+        self.daily: dict[str, dict[date, int]] = defaultdict(dict)
+        # Requests kept on record without a reservation (they failed
+        # eligibility) until an exception approves them or they close.
+        self.unreserved: set[UUID] = set()
+        # Not state: how a command finds a stored transfer record (set by the
+        # ledger service), and the records this command made or changed, to
+        # be saved with the book.
+        # `deep` also searches the events of books stored before transfers
+        # had records (slow: only for a transfer someone names, to reverse it).
+        self.lookup: Callable[[UUID, bool], Transfer | None] = no_lookup
+        self.records: dict[UUID, Transfer] = {}
 
     def __deepcopy__(self, memo: dict) -> Book:
         # Aggregates are copied out of the ledger's cache for every command;
@@ -80,8 +119,9 @@ class Book(Aggregate):
         clone = copy.copy(self)
         clone.accounts = {k: copy.copy(v) for k, v in self.accounts.items()}
         clone.pendings = dict(self.pendings)
-        clone.transfers = dict(self.transfers)
-        clone.reversed = dict(self.reversed)
+        clone.daily = defaultdict(dict, {k: dict(v) for k, v in self.daily.items()})
+        clone.unreserved = set(self.unreserved)
+        clone.records = {k: copy.deepcopy(v, memo) for k, v in self.records.items()}
         clone._pending = list(self._pending)
         return clone
 
@@ -89,9 +129,17 @@ class Book(Aggregate):
 
     @classmethod
     def open(
-        cls, book_id: UUID, actor: Actor, fund_code: str, name: str, currencies: list[str]
+        cls,
+        book_id: UUID,
+        actor: Actor,
+        fund_code: str,
+        name: str,
+        currencies: list[str],
+        opened_at: datetime | None = None,
     ) -> Book:
-        book = cls.start(book_id, e.FundOpened, actor, fund_code=fund_code, name=name)
+        book = cls.start(
+            book_id, e.FundOpened, actor, occurred_at=opened_at, fund_code=fund_code, name=name
+        )
         for currency in currencies:
             for code, type_ in STANDARD_CHART.items():
                 book.trigger(e.AccountOpened, actor, account=code, currency=currency, type=type_)
@@ -137,6 +185,18 @@ class Book(Aggregate):
     def currencies(self) -> list[str]:
         return sorted({a.currency for a in self.accounts.values()})
 
+    # --- value dates ----------------------------------------------------------
+
+    def check_value_day(self, what: str, day: date, today: date, not_before=None) -> None:
+        """A value date lies between the day the fund opened (or `not_before`,
+        e.g. a payment's approval) and today's date in UTC."""
+        if day > today:
+            raise ValueDateRefused(f"{what} {day} is in the future (today is {today} UTC)")
+        if self.opened_on is not None and day < self.opened_on:
+            raise ValueDateRefused(f"{what} {day} is before the fund opened on {self.opened_on}")
+        if not_before is not None and day < not_before[1]:
+            raise ValueDateRefused(f"{what} {day} is before {not_before[0]} on {not_before[1]}")
+
     # --- movements ----------------------------------------------------------
 
     def check_legs(self, legs: tuple[e.Leg, ...]) -> None:
@@ -170,10 +230,10 @@ class Book(Aggregate):
         occurred_at: datetime | None = None,
         **links: Any,
     ) -> None:
-        if transfer_id in self.transfers:
+        if self.find(transfer_id) is not None:
             raise LedgerRefusal(f"transfer {transfer_id} was already posted")
         self.check_legs(legs)
-        self.trigger(
+        event = self.trigger(
             e.TransferPosted,
             actor,
             occurred_at=occurred_at,
@@ -183,6 +243,29 @@ class Book(Aggregate):
             memo=memo,
             **links,
         )
+        self._record(
+            actor,
+            transfer_id,
+            kind,
+            legs,
+            event.occurred_at,
+            links.get("disbursement_id"),
+            links.get("reverses"),
+        )
+
+    def _record(self, actor: Actor, transfer_id: UUID, *fields: Any) -> None:
+        record = Transfer.record(actor, self.id, transfer_id, *fields)
+        self.records[transfer_id] = record
+
+    def find(self, transfer_id: UUID) -> Transfer | None:
+        """The record of a posted transfer: made by this command, or stored."""
+        return self.records.get(transfer_id) or self.lookup(transfer_id, False)
+
+    def transfer(self, transfer_id: UUID) -> Transfer:
+        found = self.records.get(transfer_id) or self.lookup(transfer_id, True)
+        if found is None:
+            raise NotFound(f"the fund has no posted transfer {transfer_id}")
+        return found
 
     def reserve(
         self,
@@ -223,7 +306,9 @@ class Book(Aggregate):
         reserved = pending.legs[0].debit_minor or pending.legs[0].credit_minor
         if not 0 < amount_minor <= reserved:
             raise LedgerRefusal(f"can post at most the reserved {reserved}, not {amount_minor}")
-        self.trigger(
+        if self.find(transfer_id) is not None:
+            raise LedgerRefusal(f"transfer {transfer_id} was already posted")
+        event = self.trigger(
             e.ReservationPosted,
             actor,
             occurred_at=occurred_at,
@@ -232,6 +317,26 @@ class Book(Aggregate):
             amount_minor=amount_minor,
             reference=reference,
         )
+        legs = reservation_legs(pending.legs, amount_minor)
+        self._record(
+            actor,
+            transfer_id,
+            TransferKind.PAYMENT,
+            legs,
+            event.occurred_at,
+            pending.disbursement_id,
+            None,
+        )
+
+    def hold_unreserved(self, actor: Actor, disbursement_id: UUID) -> None:
+        """Keep an ineligible request on record without reserving money."""
+        self.trigger(e.IneligibleRequestRecorded, actor, disbursement_id=disbursement_id)
+
+    def close_unreserved(self, actor: Actor, disbursement_id: UUID, status: str) -> None:
+        if disbursement_id in self.unreserved:
+            self.trigger(
+                e.IneligibleRequestClosed, actor, disbursement_id=disbursement_id, status=status
+            )
 
     def void_reservation(self, actor: Actor, pending_id: UUID, reason: str) -> None:
         if pending_id not in self.pendings:
@@ -241,28 +346,37 @@ class Book(Aggregate):
     def reverse(
         self, actor: Actor, transfer_id: UUID, reversal_id: UUID, memo: str, **links: Any
     ) -> None:
-        original = self.transfers.get(transfer_id)
-        if original is None:
-            raise NotFound(f"the fund has no posted transfer {transfer_id}")
-        if transfer_id in self.reversed:
+        swapped = self.reversal_legs(transfer_id)
+        original = self.transfer(transfer_id)
+        self.post(
+            actor, reversal_id, TransferKind.REVERSAL, swapped, memo, reverses=transfer_id, **links
+        )
+        # On the original's record too: a second reversal racing this one
+        # conflicts on its version instead of reversing it twice.
+        original.reversed(actor, reversal_id)
+        self.records[transfer_id] = original
+
+    def reversal_legs(self, transfer_id: UUID) -> tuple[e.Leg, ...]:
+        """The legs that would reverse a posted transfer, after checking it may be."""
+        original = self.transfer(transfer_id)
+        if original.reversed_by is not None:
             raise LedgerRefusal(
-                f"transfer {transfer_id} was already reversed by {self.reversed[transfer_id]}"
+                f"transfer {transfer_id} was already reversed by {original.reversed_by}"
             )
         if original.kind is TransferKind.REVERSAL:
             raise LedgerRefusal("a reversal is not reversed; post a new transfer instead")
-        swapped = tuple(
+        return tuple(
             leg.model_copy(
                 update={"debit_minor": leg.credit_minor, "credit_minor": leg.debit_minor}
             )
             for leg in original.legs
         )
-        self.post(
-            actor, reversal_id, TransferKind.REVERSAL, swapped, memo, reverses=transfer_id, **links
-        )
 
     def check_covered(self) -> None:
         """The invariant checked after every command's changes: no account
-        that must stay positive is overdrawn, reservations included."""
+        that must stay positive is overdrawn, reservations included, nor
+        below zero on any value date from the earliest this command touched."""
+        self._check_by_value_date()
         for key, account in self.accounts.items():
             if account.code in NEVER_NEGATIVE and account.available < 0:
                 have = account.available + self._last_need(key)
@@ -271,6 +385,42 @@ class Book(Aggregate):
                     f"{account.currency} available; this needs "
                     f"{format_minor(self._last_need(key), account.currency)}"
                 )
+
+    def _command_movements(self) -> dict[str, dict[date, int]]:
+        """What this command's postings moved, per account and value date."""
+        moved: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+        for event in self._pending:
+            if isinstance(event, e.TransferPosted):
+                legs = event.legs
+            elif isinstance(event, e.ReservationPosted):
+                legs = self.records[event.transfer_id].legs
+            else:
+                continue
+            for leg in legs:
+                moved[account_key(leg.account, leg.currency)][event.occurred_at.date()] += (
+                    leg.debit_minor - leg.credit_minor
+                )
+        return moved
+
+    def _check_by_value_date(self) -> None:
+        for key, moved in self._command_movements().items():
+            account = self.accounts[key]
+            if account.code not in NEVER_NEGATIVE:
+                continue
+            sign = 1 if account.type in DEBIT_NORMAL else -1
+            first = min(moved)
+            balance = change = 0
+            for day in sorted(self.daily[key]):
+                balance += sign * self.daily[key][day]
+                change += sign * moved.get(day, 0)
+                # Only what this command made worse counts: history it did not
+                # touch is not re-judged.
+                if day >= first and balance < 0 and change < 0:
+                    raise OverdrawnByValueDate(
+                        f"this would overdraw {account.code} by value date: its balance on "
+                        f"{day} would be {format_minor(balance, account.currency)} "
+                        f"{account.currency}"
+                    )
 
     def _last_need(self, key: str) -> int:
         # What the events of this command took from the account, for the message.
@@ -283,16 +433,18 @@ class Book(Aggregate):
 
     # --- applying events ----------------------------------------------------
 
+    def _by_value_date(self, legs: tuple[e.Leg, ...], day: date) -> None:
+        for leg in legs:
+            if leg.account in NEVER_NEGATIVE:
+                daily = self.daily[account_key(leg.account, leg.currency)]
+                daily[day] = daily.get(day, 0) + leg.debit_minor - leg.credit_minor
+
     def apply_posted(self, event: e.TransferPosted) -> None:
         for leg in event.legs:
             account = self.accounts[account_key(leg.account, leg.currency)]
             account.debits_posted += leg.debit_minor
             account.credits_posted += leg.credit_minor
-        self.transfers[event.transfer_id] = PostedTransfer(
-            event.kind, event.legs, event.disbursement_id
-        )
-        if event.reverses is not None:
-            self.reversed[event.reverses] = event.transfer_id
+        self._by_value_date(event.legs, event.occurred_at.date())
 
     def apply_reserved(self, event: e.TransferReserved) -> None:
         for leg in event.legs:
@@ -300,6 +452,7 @@ class Book(Aggregate):
             account.debits_pending += leg.debit_minor
             account.credits_pending += leg.credit_minor
         self.pendings[event.pending_id] = event
+        self.unreserved.discard(event.disbursement_id)  # type: ignore[arg-type]
 
     def _release(self, pending: e.TransferReserved) -> None:
         for leg in pending.legs:
@@ -310,22 +463,12 @@ class Book(Aggregate):
     def apply_reservation_posted(self, event: e.ReservationPosted) -> None:
         pending = self.pendings.pop(event.pending_id)
         self._release(pending)
-        legs = tuple(
-            leg.model_copy(
-                update={
-                    "debit_minor": event.amount_minor if leg.debit_minor else 0,
-                    "credit_minor": event.amount_minor if leg.credit_minor else 0,
-                }
-            )
-            for leg in pending.legs
-        )
+        legs = reservation_legs(pending.legs, event.amount_minor)
         for leg in legs:
             account = self.accounts[account_key(leg.account, leg.currency)]
             account.debits_posted += leg.debit_minor
             account.credits_posted += leg.credit_minor
-        self.transfers[event.transfer_id] = PostedTransfer(
-            TransferKind.PAYMENT, legs, pending.disbursement_id
-        )
+        self._by_value_date(legs, event.occurred_at.date())
 
     def apply_reservation_voided(self, event: e.ReservationVoided) -> None:
         self._release(self.pendings.pop(event.pending_id))

@@ -4,7 +4,7 @@ paid <= approved <= requested always holds."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID, uuid5
 
 from domain.model import Actor, Aggregate
@@ -40,6 +40,9 @@ class Disbursement(Aggregate):
         self.payment_transfer_id: UUID | None = None
         self.payments = 0
         self.expires_at: datetime | None = None
+        self.approved_on: date | None = None
+        # Whether the request holds a reservation (an ineligible one does not).
+        self.reserved = True
 
     def apply_requested(self, event: e.DisbursementRequested) -> None:
         self.book_id = event.book_id
@@ -53,6 +56,7 @@ class Disbursement(Aggregate):
         self.assistance_request = event.assistance_request
         self.approvers_needed = event.approvers_needed
         self.expires_at = event.expires_at
+        self.reserved = event.reserved
 
     @property
     def currency(self) -> str:
@@ -87,6 +91,10 @@ class Disbursement(Aggregate):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_DISBURSEMENT
+
+    def overdue(self, now: datetime) -> bool:
+        """Open and past its expiry date: any decision now must lapse it instead."""
+        return self.is_open and self.expires_at is not None and now >= self.expires_at
 
     def check_status(self, action: str, *allowed: DisbursementStatus) -> None:
         if self.status not in allowed:

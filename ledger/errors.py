@@ -18,10 +18,38 @@ class MakerCheckerViolation(LedgerRefusal):
     """The requester approving their own request, or one officer approving twice."""
 
 
+class RequestLapsed(LedgerRefusal):
+    """A decision on a request past its expiry date. The lapse itself is
+    recorded (reservation released) in the same save as the refusal."""
+
+
+class AboveCap(LedgerRefusal):
+    """A request for more than the policy's cap for its benefit."""
+
+
+class ValueDateRefused(LedgerRefusal):
+    """A value date before the fund opened, in the future, or (a payment)
+    before its approval."""
+
+
+class OverdrawnByValueDate(InsufficientFunds):
+    """The posting would leave an account that must stay positive below zero
+    on its value date or a later one."""
+
+
 class CommandIdReused(MsafiriError):
     """A command id already used for a different command or different content."""
 
 
 REFUSALS: dict[str, type[LedgerRefusal]] = {
-    cls.__name__: cls for cls in (LedgerRefusal, InsufficientFunds, MakerCheckerViolation)
+    cls.__name__: cls
+    for cls in (
+        LedgerRefusal,
+        InsufficientFunds,
+        MakerCheckerViolation,
+        RequestLapsed,
+        AboveCap,
+        ValueDateRefused,
+        OverdrawnByValueDate,
+    )
 }

@@ -8,7 +8,7 @@ retry returns the first answer and never pays twice.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,8 +26,10 @@ from ledger.vocabulary import (
 
 if TYPE_CHECKING:
     from ledger.book import Book
+    from ledger.corrections import Correction
     from ledger.disbursement import Disbursement
     from ledger.receipts import CommandReceipt
+    from ledger.transfer import Transfer
 
 
 class Leg(BaseModel):
@@ -74,6 +76,8 @@ class FundOpened(DomainEvent):
     def apply(self, book: Book) -> None:
         book.fund_code = self.fund_code
         book.name = self.name
+        # `occurred_at` is the day the fund really opened: nothing is dated before it.
+        book.opened_on = self.occurred_at.date()
 
 
 class AccountOpened(DomainEvent):
@@ -104,6 +108,9 @@ class PolicyAdopted(DomainEvent):
 class TransferPosted(DomainEvent):
     """A posted (final) transfer. `occurred_at` is its value date."""
 
+    personal: ClassVar[tuple[str, ...]] = ("memo",)
+    data_key_field: ClassVar[str] = "disbursement_id"
+
     transfer_id: UUID
     kind: TransferKind
     legs: tuple[Leg, ...]
@@ -119,6 +126,9 @@ class TransferPosted(DomainEvent):
 
 class TransferReserved(DomainEvent):
     """A pending transfer: it reserves the amount (available = posted - pending)."""
+
+    personal: ClassVar[tuple[str, ...]] = ("memo",)
+    data_key_field: ClassVar[str] = "disbursement_id"
 
     pending_id: UUID
     kind: TransferKind
@@ -150,10 +160,68 @@ class ReservationVoided(DomainEvent):
         book.apply_reservation_voided(self)
 
 
+class IneligibleRequestRecorded(DomainEvent):
+    """A request that failed eligibility is kept on record, reserving nothing
+    until it is approved as a humanitarian exception."""
+
+    disbursement_id: UUID
+
+    def apply(self, book: Book) -> None:
+        book.unreserved.add(self.disbursement_id)
+
+
+class IneligibleRequestClosed(DomainEvent):
+    """Such a request was rejected or lapsed without ever reserving money."""
+
+    disbursement_id: UUID
+    status: str
+
+    def apply(self, book: Book) -> None:
+        book.unreserved.discard(self.disbursement_id)
+
+
+# --- one record per posted transfer -----------------------------------------
+
+
+class TransferRecorded(DomainEvent):
+    """A posted transfer, kept as its own record (saved in the same atomic
+    save as the book's `TransferPosted` / `ReservationPosted`), so the book
+    holds balances and open reservations only and stays the same size
+    however long the fund runs. `occurred_at` is its value date."""
+
+    book_id: UUID
+    transfer_id: UUID
+    kind: TransferKind
+    legs: tuple[Leg, ...]
+    disbursement_id: UUID | None = None
+    reverses: UUID | None = None
+
+    def new_aggregate(self) -> Any:
+        from ledger.transfer import Transfer
+
+        return Transfer(self.originator_id)
+
+    def apply(self, transfer: Transfer) -> None:
+        transfer.apply_recorded(self)
+
+
+class TransferReversed(DomainEvent):
+    """The transfer was reversed by `reversal_id` (at most once: a second
+    reversal racing the first loses on this record's version)."""
+
+    reversal_id: UUID
+
+    def apply(self, transfer: Transfer) -> None:
+        transfer.reversed_by = self.reversal_id
+
+
 # --- disbursements ----------------------------------------------------------
 
 
 class DisbursementRequested(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("payee", "justification")
+    data_subject_field: ClassVar[str | None] = "migrant_id"
+
     book_id: UUID
     incident_id: UUID | None
     migrant_id: UUID
@@ -170,6 +238,8 @@ class DisbursementRequested(DomainEvent):
     policy_version: int
     approvers_needed: int
     expires_at: UtcDatetime
+    # False when it failed eligibility: it reserves nothing until approved.
+    reserved: bool = True
 
     def new_aggregate(self) -> Any:
         from ledger.disbursement import Disbursement
@@ -183,6 +253,8 @@ class DisbursementRequested(DomainEvent):
 class DisbursementApprovalGiven(DomainEvent):
     """One approver's decision. The request is approved once the policy's
     number of distinct approvers (never the requester) is reached."""
+
+    personal: ClassVar[tuple[str, ...]] = ("reason",)
 
     amount: Money
     humanitarian_exception: bool
@@ -203,9 +275,12 @@ class DisbursementApproved(DomainEvent):
     def apply(self, d: Disbursement) -> None:
         d.status = DisbursementStatus.APPROVED
         d.approved_minor = self.amount.amount_minor
+        d.approved_on = self.timestamp.date()
 
 
 class DisbursementRejected(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("reason",)
+
     reason: str
     policy_version: int
 
@@ -237,6 +312,8 @@ class DisbursementPaymentReversed(DomainEvent):
     """The payment came back (e.g. a bounced mobile-money transfer): the
     disbursement is approved again and can be paid anew."""
 
+    personal: ClassVar[tuple[str, ...]] = ("reason",)
+
     transfer_id: UUID
     reversal_transfer_id: UUID
     reason: str
@@ -245,6 +322,55 @@ class DisbursementPaymentReversed(DomainEvent):
         d.status = DisbursementStatus.APPROVED
         d.paid_minor = 0
         d.payment_transfer_id = None
+
+
+# --- corrections and reversals that move money out: maker-checker ----------
+
+
+class CorrectionProposed(DomainEvent):
+    """A correction (or, with `reverses`, a reversal) that moves money out of
+    the fund, waiting for approval by officers other than the proposer.
+    `occurred_at` is its value date; `transfer_id` is what it posts as."""
+
+    book_id: UUID
+    transfer_id: UUID
+    legs: tuple[Leg, ...]
+    reason: str
+    reverses: UUID | None = None
+    moves_out: Money
+    policy_version: int
+    approvers_needed: int
+
+    def new_aggregate(self) -> Any:
+        from ledger.corrections import Correction
+
+        return Correction(self.originator_id)
+
+    def apply(self, correction: Correction) -> None:
+        correction.apply_proposed(self)
+
+
+class CorrectionApprovalGiven(DomainEvent):
+    """One approver's decision; posted once the policy's number is reached."""
+
+    def apply(self, correction: Correction) -> None:
+        correction.approvals.append(self.actor_id)
+
+
+class CorrectionApproved(DomainEvent):
+    """Fully approved: the transfer was posted to the book in the same save."""
+
+    transfer_id: UUID
+
+    def apply(self, correction: Correction) -> None:
+        correction.status = "approved"
+
+
+class CorrectionRejected(DomainEvent):
+    reason: str
+
+    def apply(self, correction: Correction) -> None:
+        correction.status = "rejected"
 
 
 # --- command receipts -------------------------------------------------------

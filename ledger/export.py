@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from uuid import UUID
@@ -20,7 +21,7 @@ from domain.errors import NotFound
 from domain.persistence import EventStore
 from domain.values import format_minor
 from ledger import events as e
-from ledger.book import Book
+from ledger.book import Book, reservation_legs
 from ledger.vocabulary import DEBIT_NORMAL, AccountType
 
 
@@ -58,8 +59,12 @@ class JournalEntry:
     links: list[str] = field(default_factory=list)
 
 
-def journal(store: EventStore, book_id: UUID) -> tuple[Book, list[JournalEntry]]:
-    """Replay the book, returning its final state and every journal entry."""
+def journal(
+    store: EventStore, book_id: UUID, each: Callable[[Book], None] | None = None
+) -> tuple[Book, list[JournalEntry]]:
+    """Replay the book, returning its final state and every journal entry;
+    `each` sees the book after every event (audit verify compares the
+    stored snapshots with it)."""
     book: Book | None = None
     entries: list[JournalEntry] = []
     for event in store.events.get(book_id):
@@ -68,6 +73,8 @@ def journal(store: EventStore, book_id: UUID) -> tuple[Book, list[JournalEntry]]
         closes = isinstance(event, e.ReservationPosted | e.ReservationVoided)
         pending = book.pendings[event.pending_id] if closes else None  # type: ignore[union-attr]
         book = event.mutate(book)  # type: ignore[assignment]
+        if each is not None:
+            each(book)  # type: ignore[arg-type]
         base = {
             "event_id": f"{event.originator_id}/{event.originator_version}",
             "book_version": event.originator_version,
@@ -103,14 +110,14 @@ def journal(store: EventStore, book_id: UUID) -> tuple[Book, list[JournalEntry]]
             )
         elif isinstance(event, e.ReservationPosted):
             assert book is not None and pending is not None
-            posted = book.transfers[event.transfer_id]
+            posted_legs = reservation_legs(pending.legs, event.amount_minor)
             entries.append(
                 JournalEntry(
                     **base,
                     transfer_id=event.transfer_id,
                     kind="payment",
                     memo=pending.memo,
-                    lines=[_line(leg) for leg in posted.legs],
+                    lines=[_line(leg) for leg in posted_legs],
                     disbursement_id=pending.disbursement_id,
                     reference=event.reference,
                     links=[str(event.pending_id)],
@@ -272,13 +279,14 @@ def trial_balance(book: Book) -> list[dict[str, object]]:
 def trial_balance_csv(book: Book) -> str:
     rows = trial_balance(book)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    # For people: amounts in major units, so the headers drop `_minor`.
+    writer = csv.DictWriter(out, fieldnames=[k.removesuffix("_minor") for k in rows[0]])
     writer.writeheader()
     for row in rows:
         currency = str(row["currency"])
         writer.writerow(
             {
-                k: decimal_text(v, currency) if k.endswith("_minor") else v  # type: ignore[arg-type]
+                k.removesuffix("_minor"): decimal_text(v, currency) if k.endswith("_minor") else v  # type: ignore[arg-type]
                 for k, v in row.items()
             }
         )
@@ -292,8 +300,8 @@ def trial_balance_csv(book: Book) -> str:
                 "account": "TOTAL",
                 "currency": currency,
                 "type": "",
-                "debits_minor": decimal_text(debits, str(currency)),
-                "credits_minor": decimal_text(credits, str(currency)),
+                "debits": decimal_text(debits, str(currency)),
+                "credits": decimal_text(credits, str(currency)),
             }
         )
     return out.getvalue()

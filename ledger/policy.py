@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.values import minor_unit_exponent
+from domain.values import format_minor, minor_unit_exponent
 from ledger.vocabulary import BenefitCategory
 
 KES = 100  # minor units per shilling
@@ -117,6 +117,22 @@ def check_eligibility(policy: ApprovalPolicy, facts: ClaimFacts) -> list[Check]:
         limit = f"cap {whole:,} {policy.currency}"
         checks.append(Check("cap", facts.amount_minor <= cap, limit))
     return checks
+
+
+def cap_exceeded(
+    policy: ApprovalPolicy, category: BenefitCategory, amount_minor: int, currency: str
+) -> str | None:
+    """Why a request is above its benefit's cap (refused at request time, not
+    kept as an exception), or None. Caps are in the policy's currency."""
+    cap = policy.caps_minor.get(category) if currency == policy.currency else None
+    if cap is None or amount_minor <= cap:
+        return None
+    whole = cap // 10 ** minor_unit_exponent(policy.currency)
+    return (
+        f"amount: {format_minor(amount_minor, currency)} {currency} is above the cap for "
+        f"{category.value.replace('_', ' ')} of {whole:,} {policy.currency} "
+        f"(policy version {policy.version})"
+    )
 
 
 def approvers_needed(

@@ -11,30 +11,50 @@ command from fresh state.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections.abc import Callable
 from copy import deepcopy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import EventStore as SnapshotStore
+from eventsourcing.persistence import PersistenceError, Tracking
 
 from domain.authz import Authoriser
-from domain.errors import ConcurrentUpdate, NotFound
+from domain.errors import ConcurrentUpdate, MsafiriError, NotFound
 from domain.ids import MSAFIRI_NAMESPACE
 from domain.model import Actor, Aggregate
 from domain.persistence import EventStore
 from domain.values import Money, Role, utcnow
 from ledger import commands as c
 from ledger import events as e
-from ledger.book import Book
+from ledger.book import Book, reservation_legs
 from ledger.chart import APPROVED, BANK, CONTRIBUTIONS, GRANTS
+from ledger.corrections import Correction, money_out
 from ledger.disbursement import Claim, Disbursement
-from ledger.errors import REFUSALS, CommandIdReused, LedgerRefusal
-from ledger.policy import ApprovalPolicy, ClaimFacts, approvers_needed, check_eligibility
+from ledger.errors import (
+    REFUSALS,
+    AboveCap,
+    CommandIdReused,
+    LedgerRefusal,
+    RequestLapsed,
+    ValueDateRefused,
+)
+from ledger.policy import (
+    ApprovalPolicy,
+    ClaimFacts,
+    approvers_needed,
+    cap_exceeded,
+    check_eligibility,
+)
 from ledger.receipts import CommandReceipt, content_hash, receipt_id
+from ledger.snapshot import SNAPSHOT_EVERY, BookSnapshot
+from ledger.transfer import Transfer, transfer_record_id
 from ledger.vocabulary import BENEFIT_ACCOUNT, AccountType, DisbursementStatus, TransferKind
+
+log = logging.getLogger(__name__)
 
 FUND_OFFICER = (Role.FUND_OFFICER,)
 REQUESTERS = (Role.LABOUR_ATTACHE, Role.FUND_OFFICER, Role.REINTEGRATION_OFFICER, Role.SYSTEM)
@@ -105,30 +125,133 @@ class Unit:
     def add(self, aggregate: Aggregate) -> None:
         self.touched[aggregate.id] = aggregate
 
+    def records(self) -> list[Aggregate]:
+        """The transfer records the book's changes made, saved with it."""
+        book = self.touched.get(self._ledger.book_id)
+        return list(book.records.values()) if isinstance(book, Book) else []
+
 
 class LedgerService:
-    def __init__(self, store: EventStore, authz: Authoriser, fund_code: str = "MWF"):
+    def __init__(
+        self,
+        store: EventStore,
+        authz: Authoriser,
+        fund_code: str = "MWF",
+        snapshots: SnapshotStore | None = None,
+    ):
         self.store = store
+        # Where the book's snapshots are kept (msafiri/bootstrap.py makes it);
+        # without one the book is replayed from its first event.
+        self.snapshots = snapshots
+        self._snapshot_version = 0
         self._authz = authz
         self.fund_code = fund_code.upper()
         self.book_id = book_id(self.fund_code)
         self._cache: Book | None = None
         self._cache_lock = threading.Lock()
+        # What "now" is for the fund's rules (expiry, "today" for value dates):
+        # UTC wall time; tests move it forward to let requests lapse.
+        self.clock: Callable[[], datetime] = utcnow
+
+    def today(self):
+        """Today's date in UTC: a value date after it is in the future."""
+        return self.clock().astimezone(UTC).date()
 
     # --- the book, cached and fast-forwarded ---------------------------------
 
     def book(self) -> Book:
-        """The book as stored now. A process keeps the last copy and only reads
-        the events stored since, so years of history are replayed once."""
+        """The book as stored now. A fresh process starts from the latest
+        snapshot and reads only the events after it; then it keeps its copy
+        and reads only the events stored since. Every `SNAPSHOT_EVERY` events
+        it takes a new snapshot, so no process ever replays the whole history."""
         with self._cache_lock:
             book = self._cache
             if book is None:
-                book = self.store.get(self.book_id, "fund")
+                book = self._load()
             else:
                 for event in self.store.events.get(self.book_id, gt=book.version):
                     event.mutate(book)
             self._cache = book
-            return deepcopy(book)
+            if book.version - self._snapshot_version >= SNAPSHOT_EVERY:
+                self._take_snapshot(book)
+            copy = deepcopy(book)
+        copy.lookup = self._find_transfer
+        return copy
+
+    def _load(self) -> Book:
+        book: Book | None = None
+        self._snapshot_version = 0
+        if self.snapshots is not None:
+            try:
+                for snapshot in self.snapshots.get(self.book_id, desc=True, limit=1):
+                    book = snapshot.mutate(None)
+                    self._snapshot_version = snapshot.originator_version
+            except PersistenceError as error:  # e.g. a read-only file without the table
+                log.warning("book snapshots unreadable, replaying the book: %s", error)
+        gt = book.version if book is not None else None
+        for event in self.store.events.get(self.book_id, gt=gt):
+            book = event.mutate(book)
+        if book is None:
+            raise NotFound(f"no fund with id {self.book_id}")
+        return book
+
+    def snapshot_now(self) -> None:
+        """Take a snapshot of the book as stored now (after an erasure dropped
+        snapshots that named the person: msafiri/erasure.py)."""
+        self.book()
+        with self._cache_lock:
+            if self._cache is not None:
+                self._take_snapshot(self._cache)
+
+    def _take_snapshot(self, book: Book) -> None:
+        # A cache of stored events: failing to write one (another process
+        # took the same version first, a read-only file) changes nothing.
+        if self.snapshots is None:
+            return
+        try:
+            self.snapshots.put([BookSnapshot.take(book)])
+        except PersistenceError as error:
+            log.info("book snapshot at version %s not stored: %s", book.version, error)
+        self._snapshot_version = book.version
+
+    def _find_transfer(self, transfer_id: UUID, deep: bool) -> Transfer | None:
+        """A posted transfer's record; with `deep`, also one posted before
+        transfers had records, rebuilt from the book's events."""
+        try:
+            return self.store.get(transfer_record_id(transfer_id), "transfer")
+        except NotFound:
+            return self._transfer_from_events(transfer_id) if deep else None
+
+    def transfer(self, transfer_id: UUID) -> Transfer:
+        """The record of a posted transfer (NotFound when there is none)."""
+        return self.book().transfer(transfer_id)
+
+    def _transfer_from_events(self, transfer_id: UUID) -> Transfer | None:
+        found: Transfer | None = None
+        reversed_by: UUID | None = None
+        pendings: dict[UUID, e.TransferReserved] = {}
+        for event in self.store.events.get(self.book_id):
+            fields: tuple | None = None
+            if isinstance(event, e.TransferReserved):
+                pendings[event.pending_id] = event
+            elif isinstance(event, e.TransferPosted):
+                if event.reverses == transfer_id:
+                    reversed_by = event.transfer_id
+                if event.transfer_id == transfer_id:
+                    fields = (event.kind, event.legs, event.occurred_at)
+                    fields += (event.disbursement_id, event.reverses)
+            elif isinstance(event, e.ReservationPosted) and event.transfer_id == transfer_id:
+                pending = pendings[event.pending_id]
+                legs = reservation_legs(pending.legs, event.amount_minor)
+                fields = (TransferKind.PAYMENT, legs, event.occurred_at)
+                fields += (pending.disbursement_id, None)
+            if fields is not None:
+                actor = Actor(officer_id=event.actor_id, role=event.actor_role)
+                # Unsaved unless it is reversed now (then saved with the reversal).
+                found = Transfer.record(actor, self.book_id, transfer_id, *fields)
+        if found is not None and reversed_by is not None:
+            found.reversed_by = reversed_by
+        return found
 
     def fund_exists(self) -> bool:
         return self.store.exists(self.book_id)
@@ -147,33 +270,91 @@ class LedgerService:
         self._authz.require(actor, action, *roles)
         name = type(command).__name__
         digest = content_hash(command, actor)
-        for _attempt in range(MAX_ATTEMPTS):
-            replay = self._replay(command, name, digest)
-            if replay is not None:
-                if tracking is not None:
-                    self._save_tracking_only(tracking)
-                return replay
-            unit = Unit(self)
-            try:
-                result = work(unit)
-                if self.book_id in unit.touched:
-                    unit.book().check_covered()
-            except LedgerRefusal as refusal:
-                receipt = CommandReceipt.refused(command.command_id, actor, name, digest, refusal)
-                try:
-                    # Without the tracking: the caller (the fund process)
-                    # records what the refusal means, with its position.
-                    self.store.save_all(receipt)
-                except ConcurrentUpdate:
-                    continue  # someone recorded this command id first: read their answer
-                raise
-            receipt = CommandReceipt.accepted(command.command_id, actor, name, digest, result)
-            try:
-                self.store.save_all(*unit.touched.values(), receipt, tracking=tracking)
-            except ConcurrentUpdate:
+        # A retry of a recorded command is answered without waiting for the
+        # fund. (Two first tries of one id racing each other are still safe:
+        # the second's receipt conflicts on save and reads the first's answer.)
+        done, outcome = self._replayed(command, name, digest, tracking)
+        for attempt in range(MAX_ATTEMPTS):
+            # One decision at a time per fund (EventStore.serialised): the
+            # book read below already holds what the previous decision saved,
+            # so the save does not lose a version race and nobody waits in a
+            # retry loop. The loop stays for what the lock cannot cover (two
+            # SQLite processes; a command id recorded by someone else).
+            if not done:
+                with self.store.serialised(self.book_id):
+                    done, outcome = self._attempt(
+                        actor, command, name, digest, work, tracking, replay=attempt > 0
+                    )
+            if not done:
                 continue
-            return result
+            if isinstance(outcome, BaseException):
+                # Raised after the block, so the refusal's receipt (saved in
+                # the lock's transaction) is committed, not rolled back.
+                raise outcome
+            return outcome
         raise ConcurrentUpdate("the fund is very busy: the command was not applied; try again")
+
+    def _attempt(
+        self,
+        actor: Actor,
+        command: c.LedgerCommand,
+        name: str,
+        digest: str,
+        work: Callable[[Unit], dict[str, Any]],
+        tracking: Tracking | None,
+        replay: bool,
+    ) -> tuple[bool, Any]:
+        """One try: (False, None) to retry, else (True, the result or the
+        refusal to raise)."""
+        if replay:
+            done, outcome = self._replayed(command, name, digest, tracking)
+            if done:
+                return done, outcome
+        unit = Unit(self)
+        try:
+            result = work(unit)
+            if self.book_id in unit.touched:
+                unit.book().check_covered()
+        except RequestLapsed as lapse:
+            # The decision is refused, but the lapse it found is a fact:
+            # store it (reservation released) with the refusal, in one save.
+            receipt = CommandReceipt.refused(command.command_id, actor, name, digest, lapse)
+            try:
+                self.store.save_all(*unit.touched.values(), *unit.records(), receipt)
+            except ConcurrentUpdate:
+                return False, None
+            return True, lapse
+        except LedgerRefusal as refusal:
+            receipt = CommandReceipt.refused(command.command_id, actor, name, digest, refusal)
+            try:
+                # Without the tracking: the caller (the fund process)
+                # records what the refusal means, with its position.
+                self.store.save_all(receipt)
+            except ConcurrentUpdate:
+                return False, None  # someone recorded this command id first: read their answer
+            return True, refusal
+        except MsafiriError as error:
+            return True, error  # e.g. NotFound: nothing stored
+        receipt = CommandReceipt.accepted(command.command_id, actor, name, digest, result)
+        try:
+            self.store.save_all(*unit.touched.values(), *unit.records(), receipt, tracking=tracking)
+        except ConcurrentUpdate:
+            return False, None
+        return True, result
+
+    def _replayed(
+        self, command: c.LedgerCommand, name: str, digest: str, tracking: Tracking | None
+    ) -> tuple[bool, Any]:
+        """(True, the first answer) when this command id was already recorded."""
+        try:
+            replay = self._replay(command, name, digest)
+        except MsafiriError as refusal:  # its first refusal, or the id reused
+            return True, refusal
+        if replay is None:
+            return False, None
+        if tracking is not None:
+            self._save_tracking_only(tracking)
+        return True, replay
 
     def _replay(self, command: c.LedgerCommand, name: str, digest: str) -> dict[str, Any] | None:
         try:
@@ -204,9 +385,18 @@ class LedgerService:
                 raise LedgerRefusal(f"this installation keeps the fund {self.fund_code}")
             if self.fund_exists():
                 raise LedgerRefusal(f"the fund {self.fund_code} is already open")
+            if command.opened_on is not None and command.opened_on > self.today():
+                raise ValueDateRefused(
+                    f"opened_on {command.opened_on} is in the future (today is {self.today()} UTC)"
+                )
             unit.add(
                 Book.open(
-                    self.book_id, actor, command.fund_code, command.name, list(command.currencies)
+                    self.book_id,
+                    actor,
+                    command.fund_code,
+                    command.name,
+                    list(command.currencies),
+                    opened_at=c.value_day(command.opened_on),
                 )
             )
             return {"fund_id": str(self.book_id)}
@@ -284,6 +474,7 @@ class LedgerService:
                 amount_minor=sum(line.amount_minor for line in command.lines),
                 currency=command.currency,
             )
+            unit.book().check_value_day("received_on", command.received_on, self.today())
             unit.book().post(
                 actor,
                 command.command_id,
@@ -304,6 +495,7 @@ class LedgerService:
 
     def record_grant(self, actor: Actor, command: c.RecordGrant) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:
+            unit.book().check_value_day("received_on", command.received_on, self.today())
             unit.book().post(
                 actor,
                 command.command_id,
@@ -318,18 +510,126 @@ class LedgerService:
         return self._run(actor, command, FUND_OFFICER, "record grants", work)
 
     def post_correction(self, actor: Actor, command: c.PostCorrection) -> dict[str, Any]:
+        """Post a hand-made entry - or, when it moves money out of the fund,
+        propose it for other officers to approve (maker-checker)."""
+
         def work(unit: Unit) -> dict[str, Any]:
-            unit.book().post(
+            book = unit.book()
+            book.check_value_day("value_date", command.value_date, self.today())
+            book.check_legs(command.legs)
+            memo = f"correction: {command.reason}"
+            value_at = c.value_day(command.value_date)
+            if self._moves_out(book, command.legs):
+                return self._propose(
+                    unit, actor, command.command_id, command.legs, command.reason, value_at
+                )
+            book.post(
                 actor,
                 command.command_id,
                 TransferKind.CORRECTION,
                 command.legs,
-                f"correction: {command.reason}",
-                occurred_at=c.value_day(command.value_date),
+                memo,
+                occurred_at=value_at,
             )
-            return {"transfer_id": str(command.command_id)}
+            return {"transfer_id": str(command.command_id), "status": "posted"}
 
         return self._run(actor, command, FUND_OFFICER, "post corrections", work)
+
+    @staticmethod
+    def _moves_out(book: Book, legs: tuple[e.Leg, ...]) -> Money | None:
+        types = {leg.account: book.account(leg.account, leg.currency).type for leg in legs}
+        out = money_out(legs, types)
+        return Money(amount_minor=out, currency=legs[0].currency) if out else None
+
+    def _propose(
+        self,
+        unit: Unit,
+        actor: Actor,
+        transfer_id: UUID,
+        legs: tuple[e.Leg, ...],
+        reason: str,
+        value_at: datetime | None,
+        reverses: UUID | None = None,
+    ) -> dict[str, Any]:
+        book = unit.book()
+        if self.store.exists(transfer_id) or book.find(transfer_id) is not None:
+            raise LedgerRefusal(f"a correction {transfer_id} already exists")
+        out = self._moves_out(book, legs)
+        assert out is not None
+        # Refuse now what could never be posted (the bank overdrawn, today or
+        # by value date), instead of letting two approvers find out later.
+        trial = deepcopy(book)
+        trial.post(actor, transfer_id, TransferKind.CORRECTION, legs, reason, value_at)
+        trial.check_covered()
+        needed = approvers_needed(book.policy, out.amount_minor, out.currency, exception=False)
+        correction = Correction.start(
+            transfer_id,
+            e.CorrectionProposed,
+            actor,
+            occurred_at=value_at,
+            book_id=self.book_id,
+            transfer_id=transfer_id,
+            legs=legs,
+            reason=reason,
+            reverses=reverses,
+            moves_out=out,
+            policy_version=book.policy.version,
+            approvers_needed=needed,
+        )
+        unit.add(correction)
+        return {
+            "proposal_id": str(transfer_id),
+            "status": "proposed",
+            "moves_out_minor": out.amount_minor,
+            "approvers_needed": needed,
+        }
+
+    def _proposal(self, unit: Unit, proposal_id: UUID) -> Correction:
+        proposal = unit.get(proposal_id, "correction")
+        # Any other record's id (a disbursement, a receipt) is no proposal.
+        if not isinstance(proposal, Correction) or proposal.book_id != self.book_id:
+            raise NotFound(f"the fund {self.fund_code} has no correction {proposal_id}")
+        return proposal
+
+    def approve_correction(self, actor: Actor, command: c.ApproveCorrection) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            proposal = self._proposal(unit, command.proposal_id)
+            book = unit.book()
+            if proposal.give_approval(actor):
+                assert proposal.transfer_id is not None
+                if proposal.reverses is not None:
+                    book.reverse(
+                        actor,
+                        proposal.reverses,
+                        proposal.transfer_id,
+                        f"reversal: {proposal.reason}",
+                    )
+                else:
+                    book.post(
+                        actor,
+                        proposal.transfer_id,
+                        TransferKind.CORRECTION,
+                        proposal.legs,
+                        f"correction: {proposal.reason}",
+                        occurred_at=proposal.value_at,
+                    )
+                proposal.approved(actor)
+            return {
+                "proposal_id": str(proposal.id),
+                "status": proposal.status,
+                "approvals": len(proposal.approvals),
+                "approvers_needed": proposal.approvers_needed,
+            }
+
+        return self._run(actor, command, FUND_OFFICER, "approve corrections", work)
+
+    def reject_correction(self, actor: Actor, command: c.RejectCorrection) -> dict[str, Any]:
+        def work(unit: Unit) -> dict[str, Any]:
+            proposal = self._proposal(unit, command.proposal_id)
+            proposal.reject(actor, command.reason)
+            return {"proposal_id": str(proposal.id), "status": proposal.status}
+
+        return self._run(actor, command, FUND_OFFICER, "reject corrections", work)
 
     # --- disbursements -------------------------------------------------------
 
@@ -352,8 +652,13 @@ class LedgerService:
                 incident = self.store.get(command.incident_id, "incident")
                 if incident.migrant_id != migrant.id:
                     raise LedgerRefusal("the incident belongs to another case")
+            above = cap_exceeded(
+                book.policy, command.category, command.amount.amount_minor, command.amount.currency
+            )
+            if above:
+                raise AboveCap(above)
             claim = unit.claim(claim_id(command.incident_id or migrant.id, command.category))
-            now = utcnow()
+            now = self.clock()
             checks = self._eligibility(
                 book,
                 command.category,
@@ -367,6 +672,7 @@ class LedgerService:
             needed = approvers_needed(
                 book.policy, command.amount.amount_minor, command.amount.currency, exception=False
             )
+            eligible = all(check.passed for check in checks)
             disbursement = Disbursement.start(
                 command.command_id,
                 e.DisbursementRequested,
@@ -385,20 +691,28 @@ class LedgerService:
                 policy_version=book.policy.version,
                 approvers_needed=needed,
                 expires_at=now + timedelta(days=book.policy.expiry_days),
+                reserved=eligible,
             )
             unit.add(disbursement)
-            book.reserve(
-                actor,
-                disbursement.reservation_id,
-                TransferKind.RESERVATION,
-                two_legs(BENEFIT_ACCOUNT[command.category], BANK, command.amount),
-                f"reserved for {command.category.value} to {command.payee}",
-                disbursement.id,
-            )
+            if eligible:
+                book.reserve(
+                    actor,
+                    disbursement.reservation_id,
+                    TransferKind.RESERVATION,
+                    two_legs(BENEFIT_ACCOUNT[command.category], BANK, command.amount),
+                    f"reserved for {command.category.value} to {command.payee}",
+                    disbursement.id,
+                )
+            else:
+                # Kept on record, reserving nothing: an ineligible request must
+                # not lock money valid requests need. An exception approval
+                # takes the reservation (or is refused for insufficient funds).
+                book.hold_unreserved(actor, disbursement.id)
             claim.add(actor, disbursement.id)
             return {
                 "disbursement_id": str(disbursement.id),
-                "eligible": all(check.passed for check in checks),
+                "eligible": eligible,
+                "reserved": eligible,
                 "approvers_needed": needed,
             }
 
@@ -438,6 +752,7 @@ class LedgerService:
         def work(unit: Unit) -> dict[str, Any]:
             d: Disbursement = unit.get(command.disbursement_id, "disbursement")
             book = unit.book()
+            self._refuse_if_lapsed(unit, actor, d)
             d.check_status("approve", DisbursementStatus.REQUESTED)
             migrant = self.store.get(d.migrant_id, "case")
             incident = self.store.get(d.incident_id, "incident") if d.incident_id else None
@@ -470,7 +785,8 @@ class LedgerService:
             if done:
                 approved = Money(amount_minor=d.approved_minor, currency=d.currency)
                 expense = BENEFIT_ACCOUNT[d.category]
-                book.void_reservation(actor, d.reservation_id, "approved")
+                if d.reserved:
+                    book.void_reservation(actor, d.reservation_id, "approved")
                 book.post(
                     actor,
                     d.approval_transfer_id,
@@ -501,8 +817,12 @@ class LedgerService:
         def work(unit: Unit) -> dict[str, Any]:
             d: Disbursement = unit.get(command.disbursement_id, "disbursement")
             book = unit.book()
+            self._refuse_if_lapsed(unit, actor, d)
             d.reject(actor, command.reason, book.policy.version)
-            book.void_reservation(actor, d.reservation_id, f"rejected: {command.reason}")
+            if d.reserved:
+                book.void_reservation(actor, d.reservation_id, f"rejected: {command.reason}")
+            else:
+                book.close_unreserved(actor, d.id, "rejected")
             unit.claim(claim_of(d)).settle(actor, d.id, "rejected")
             return {"disbursement_id": str(d.id), "status": d.status.value}
 
@@ -511,38 +831,64 @@ class LedgerService:
     def expire(self, actor: Actor, command: c.ExpireDisbursement, now=None) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:
             d: Disbursement = unit.get(command.disbursement_id, "disbursement")
-            book = unit.book()
-            was = d.expire(actor, now or utcnow())
-            if was is DisbursementStatus.REQUESTED:
-                book.void_reservation(actor, d.reservation_id, "expired")
-            else:
-                book.void_reservation(actor, d.payable_id, "expired")
-                book.post(
-                    actor,
-                    d.release_id,
-                    TransferKind.RELEASE,
-                    two_legs(
-                        APPROVED,
-                        BENEFIT_ACCOUNT[d.category],
-                        Money(amount_minor=d.approved_minor, currency=d.currency),
-                    ),
-                    f"approval lapsed unpaid: {d.payee}",
-                    disbursement_id=d.id,
-                )
-            unit.claim(claim_of(d)).settle(actor, d.id, "expired")
+            self._lapse(unit, actor, d, now or self.clock())
             return {"disbursement_id": str(d.id), "status": d.status.value}
 
         return self._run(
             actor, command, FUND_OFFICER + (Role.SYSTEM,), "expire disbursements", work
         )
 
+    def _refuse_if_lapsed(self, unit: Unit, actor: Actor, d: Disbursement) -> None:
+        """A decision on an overdue request lapses it - the same lapse the
+        sweep records - and is refused (`_run` stores the lapse with the refusal)."""
+        now = self.clock()
+        if d.overdue(now):
+            self._lapse(unit, actor, d, now)
+            assert d.expires_at is not None
+            raise RequestLapsed(
+                f"request {d.id} expired on {d.expires_at:%Y-%m-%d}; it has been lapsed"
+            )
+
+    def _lapse(self, unit: Unit, actor: Actor, d: Disbursement, now: datetime) -> None:
+        book = unit.book()
+        was = d.expire(actor, now)
+        if was is DisbursementStatus.REQUESTED:
+            if d.reserved:
+                book.void_reservation(actor, d.reservation_id, "expired")
+            else:
+                book.close_unreserved(actor, d.id, "expired")
+        else:
+            book.void_reservation(actor, d.payable_id, "expired")
+            book.post(
+                actor,
+                d.release_id,
+                TransferKind.RELEASE,
+                two_legs(
+                    APPROVED,
+                    BENEFIT_ACCOUNT[d.category],
+                    Money(amount_minor=d.approved_minor, currency=d.currency),
+                ),
+                f"approval lapsed unpaid: {d.payee}",
+                disbursement_id=d.id,
+            )
+        unit.claim(claim_of(d)).settle(actor, d.id, "expired")
+
     def pay(self, actor: Actor, command: c.PayDisbursement) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:
             d: Disbursement = unit.get(command.disbursement_id, "disbursement")
             book = unit.book()
+            self._refuse_if_lapsed(unit, actor, d)
+            d.check_status("pay", DisbursementStatus.APPROVED)
             amount = command.amount_minor or d.approved_minor
             payment_id, release_id, payable_id = d.payment_id, d.release_id, d.payable_id
             paid_at = c.value_day(command.paid_on)
+            assert d.approved_on is not None
+            book.check_value_day(
+                "paid_on",
+                (paid_at or self.clock()).date(),
+                self.today(),
+                not_before=("its approval", d.approved_on),
+            )
             d.pay(actor, amount, command.channel, command.payment_reference, payment_id, paid_at)
             book.post_reservation(
                 actor, payable_id, payment_id, amount, command.payment_reference, paid_at
@@ -573,9 +919,7 @@ class LedgerService:
     def reverse(self, actor: Actor, command: c.ReverseTransfer) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:
             book = unit.book()
-            original = book.transfers.get(command.transfer_id)
-            if original is None:
-                raise NotFound(f"the fund has no posted transfer {command.transfer_id}")
+            original = book.transfer(command.transfer_id)
             if original.kind in (TransferKind.APPROVAL, TransferKind.RELEASE):
                 raise LedgerRefusal(
                     "approvals and releases follow their disbursement: reverse its payment "
@@ -583,8 +927,20 @@ class LedgerService:
                 )
             memo = f"reversal: {command.reason}"
             if original.kind is not TransferKind.PAYMENT:
+                legs = book.reversal_legs(command.transfer_id)
+                if self._moves_out(book, legs):
+                    # e.g. a contribution or grant taken back out of the bank
+                    return self._propose(
+                        unit,
+                        actor,
+                        command.command_id,
+                        legs,
+                        command.reason,
+                        None,
+                        reverses=command.transfer_id,
+                    )
                 book.reverse(actor, command.transfer_id, command.command_id, memo)
-                return {"reversal_id": str(command.command_id)}
+                return {"reversal_id": str(command.command_id), "status": "posted"}
             assert original.disbursement_id is not None
             d: Disbursement = unit.get(original.disbursement_id, "disbursement")
             if d.payment_transfer_id != command.transfer_id:
@@ -614,3 +970,6 @@ class LedgerService:
 
     def disbursement(self, disbursement_id: UUID) -> Disbursement:
         return self.store.get(disbursement_id, "disbursement")
+
+    def correction(self, proposal_id: UUID) -> Correction:
+        return self.store.get(proposal_id, "correction")

@@ -1,6 +1,12 @@
 """The fund's read models: account balances (TigerBeetle's four counters),
 journal lines, contributions per member, disbursement requests (the approval
-queue) and disbursements by benefit x sex."""
+queue) and disbursements by benefit x sex.
+
+The `fund` projection is set back to the log's start in the same
+transaction: after a rollback and a re-apply its tables are new and empty,
+and a kept position would leave them so for ever ("up to date", 0 rows).
+On a new installation there is no row to reset yet.
+"""
 
 from yoyo import step
 
@@ -125,4 +131,8 @@ def run(conn, text: str) -> None:
             cursor.execute(statement)
 
 
-steps = [step(lambda conn: run(conn, TABLES), lambda conn: run(conn, DROPS))]
+RESET = """
+UPDATE rm_tracking SET position = 0, failed_id = NULL, error = NULL WHERE projection = 'fund'
+"""
+
+steps = [step(lambda conn: run(conn, TABLES + ";" + RESET), lambda conn: run(conn, DROPS))]

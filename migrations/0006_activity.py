@@ -3,7 +3,9 @@ times, so an auditor's query by officer, role, event type or time range reads
 an index instead of decoding the whole log (20 million events by design).
 
 Filled by the `activity` projection; a new installation's runner builds it
-from the log's start like any other read model.
+from the log's start like any other read model. The projection is set back
+to the log's start in the same transaction, so that after a rollback and a
+re-apply the new, empty table is rebuilt rather than kept "up to date" and empty.
 """
 
 from yoyo import step
@@ -32,6 +34,10 @@ def apply(conn) -> None:
         ("recorded", "recorded_at, position"),
     ):
         cursor.execute(f"CREATE INDEX rm_activity_{name} ON rm_activity ({columns})")
+    cursor.execute(
+        "UPDATE rm_tracking SET position = 0, failed_id = NULL, error = NULL "
+        "WHERE projection = 'activity'"
+    )
 
 
 def rollback(conn) -> None:

@@ -9,9 +9,15 @@ from __future__ import annotations
 from typing import Any
 
 
-def open_read_models(settings: Any, database: Any, store: Any = None, check_schema: bool = True):
+def open_read_models(
+    settings: Any,
+    database: Any,
+    store: Any = None,
+    check_schema: bool = True,
+    read_database: Any = None,
+):
     # Imported lazily so `import projections.audit` (and the layering test)
     # stays light.
     from projections.readmodels import open_read_models as _open
 
-    return _open(settings, database, store, check_schema)
+    return _open(settings, database, store, check_schema, read_database)

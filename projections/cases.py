@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from domain.incidents.vocabulary import OPEN_STATUSES
+from domain.personal import ERASED, KEPT_KEY
 from domain.values import age_band
 from projections.base import Projection, RowCache, ts
 from projections.db import ReadModelDb
@@ -46,6 +47,13 @@ CASE_COLUMNS = (
     "registered_at",
     "last_activity_at",
     "version",
+    # When the case was closed (null while open): retention counts from it.
+    "closed_at",
+    # When the person's personal data was erased (null: it was not).
+    "erased_at",
+    # The contract's registered employer and agency (issue 16, migration 0018).
+    "employer_id",
+    "agency_id",
 )
 
 INCIDENT_COLUMNS = (
@@ -109,6 +117,13 @@ CASE_TYPES = frozenset(
         "CycleStarted",
         "CaseOfficerAssigned",
         "RegistrationCorrected",
+        # Consents change no column but the case's version and activity.
+        "ConsentRecorded",
+        "ConsentWithdrawn",
+        "ErasureRequested",
+        "PersonalDataErased",
+        "ContractWarningJustified",
+        "ContractPartiesLinked",
     }
 )
 
@@ -226,16 +241,28 @@ class CasesProjection(Projection):
                 job_title=contract["job_title"],
                 wage_minor=contract["monthly_wage"]["amount_minor"],
                 wage_currency=contract["monthly_wage"]["currency"],
+                employer_id=contract.get("employer_id"),
+                agency_id=contract.get("agency_id"),
             )
         elif kind == "EmployerChanged":
             row["employer"] = d["employer_name"]
+            row["employer_id"] = d.get("employer_id")
+        elif kind == "ContractPartiesLinked":
+            for name in ("employer_id", "agency_id"):
+                if d.get(name) is not None:
+                    row[name] = d[name]
         elif kind == "ContractRenewed":
             row["wage_minor"] = d["monthly_wage"]["amount_minor"]
             row["wage_currency"] = d["monthly_wage"]["currency"]
         elif kind == "MembershipStarted":
             row["membership_number"] = d["membership_number"]
+        elif kind == "CaseClosed":
+            row["closed_at"] = ts(d["occurred_at"])
+        elif kind == "PersonalDataErased":
+            row["erased_at"] = ts(d["occurred_at"])
         elif kind == "CycleStarted":
             row.update(
+                closed_at=None,
                 cycle=d["cycle"],
                 destination="",
                 employer="",
@@ -243,6 +270,8 @@ class CasesProjection(Projection):
                 job_title="",
                 wage_minor=None,
                 wage_currency=None,
+                employer_id=None,
+                agency_id=None,
             )
         elif kind == "CaseOfficerAssigned":
             row["assigned_officer_id"] = d["officer_id"]
@@ -251,10 +280,11 @@ class CasesProjection(Projection):
                 if name in CORRECTABLE and change["now"] is not None:
                     row[name] = change["now"]
             row["name_key"] = name_key(row["full_name"])
-            row["age_band"] = age_band(
-                date.fromisoformat(row["date_of_birth"]),
-                date.fromisoformat(row["registered_at"][:10]),
-            )
+            if row["date_of_birth"] != ERASED:  # erased: the band kept stays
+                row["age_band"] = age_band(
+                    date.fromisoformat(row["date_of_birth"]),
+                    date.fromisoformat(row["registered_at"][:10]),
+                )
 
     @staticmethod
     def new_case(d: dict) -> dict:
@@ -266,8 +296,11 @@ class CasesProjection(Projection):
             "name_key": name_key(d["full_name"]),
             "sex": d["sex"],
             "date_of_birth": d["date_of_birth"],
-            # Age when registered: a stored row cannot age by itself.
-            "age_band": age_band(
+            # Age when registered: a stored row cannot age by itself. An
+            # erased birth date leaves the band it gave (domain/personal.py).
+            "age_band": d[KEPT_KEY]["age_band"]
+            if d["date_of_birth"] == ERASED
+            else age_band(
                 date.fromisoformat(d["date_of_birth"]), date.fromisoformat(occurred[:10])
             ),
             "county": d["county"],
@@ -290,6 +323,10 @@ class CasesProjection(Projection):
             "registered_at": occurred,
             "last_activity_at": occurred,
             "version": d["originator_version"],
+            "closed_at": None,
+            "erased_at": None,
+            "employer_id": None,
+            "agency_id": None,
         }
 
     def apply_incident(self, cases: RowCache, incidents: RowCache, record: Record) -> None:

@@ -15,9 +15,22 @@ CONTEXTS = (
     ("domain.cases.", "cases"),
     ("domain.incidents.", "incidents"),
     ("domain.officers.", "officers"),
+    ("domain.access.", "access"),
+    ("domain.employers.", "employers"),
+    ("domain.claims.", "claims"),
+    ("domain.coverage.", "coverage"),
     ("ledger.", "fund"),
 )
-EVENT_PACKAGES = ("domain.cases", "domain.incidents", "domain.officers", "ledger")
+EVENT_PACKAGES = (
+    "domain.cases",
+    "domain.incidents",
+    "domain.officers",
+    "domain.access",
+    "domain.employers",
+    "domain.claims",
+    "domain.coverage",
+    "ledger",
+)
 
 
 @cache

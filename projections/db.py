@@ -19,10 +19,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the settings live in tui/, the outer layer
-    from tui.settings import Database
+    from msafiri.settings import Database
 
 
-# Bounded, as the library's own SQLITE_LOCK_TIMEOUT in tui/bootstrap.py.
+# Bounded, as the library's own SQLITE_LOCK_TIMEOUT in msafiri/bootstrap.py.
 SQLITE_BUSY_TIMEOUT_SECONDS = 10
 # SQLite's page cache per connection (default 2 MiB). The read models' keys
 # are random UUIDs, so every insert lands on a random btree page: with the
@@ -92,13 +92,36 @@ def copy_text(rows: Sequence[Sequence[Any]]) -> bytes:
 class ReadModelDb:
     """One connection (one thread uses it) with the few operations we need."""
 
-    def __init__(self, database: Database, connect_timeout_seconds: int = 3):
+    def __init__(
+        self,
+        database: Database,
+        connect_timeout_seconds: int = 3,
+        renames: dict[str, str] | None = None,
+    ):
         self.database = database
         self.backend = database.backend
+        self.connect_timeout_seconds = connect_timeout_seconds
+        # A shadow rebuild (projections/shadow.py) writes the projections'
+        # own SQL to other tables: every table name in `renames` is replaced
+        # as a whole word (`rm_cases` -> `rm_cases__shadow`, never inside
+        # `rm_cases_name`). None, the usual case, costs nothing.
+        self.renames = dict(renames or {})
+        self._renamed = (
+            re.compile(r"\b(" + "|".join(re.escape(t) for t in sorted(self.renames)) + r")\b")
+            if self.renames
+            else None
+        )
+        self.conn: Any = None
+        self._open()
+        self._events_table_seen = False
+
+    def _open(self) -> None:
+        database = self.database
         if self.backend == "sqlite":
             assert database.path is not None
-            self.conn: Any = sqlite3.connect(
-                database.path,
+            self.conn = sqlite3.connect(
+                database.sqlite_target(),  # a read-only file is opened read-only
+                uri=True,
                 timeout=SQLITE_BUSY_TIMEOUT_SECONDS,
                 isolation_level=None,  # we say BEGIN and COMMIT ourselves
                 check_same_thread=False,
@@ -115,7 +138,7 @@ class ReadModelDb:
             import psycopg
 
             self.conn = psycopg.connect(
-                database.conninfo(), autocommit=True, connect_timeout=connect_timeout_seconds
+                database.conninfo(), autocommit=True, connect_timeout=self.connect_timeout_seconds
             )
             # A commit need not wait for its WAL flush: if the server itself
             # crashes, the last few hundred ms of commits are lost *whole*
@@ -129,13 +152,31 @@ class ReadModelDb:
             # in Python; its pure-Python one ~10x slower (see copy_text).
             self.copy_rows_in_c = psycopg.pq.__impl__ != "python"
         self.in_transaction = False
-        self._events_table_seen = False
+
+    def reconnect(self) -> None:
+        """Close the connection (it may have died with the server) and open a
+        new one; raises the driver's error while the database is still away."""
+        old = self.conn
+        self.close()
+        try:
+            self._open()
+        except BaseException:
+            # Keep the closed one: using it raises the driver's own error
+            # (a transient one on PostgreSQL), never an AttributeError.
+            self.conn = old
+            raise
 
     @property
     def is_postgres(self) -> bool:
         return self.backend == "postgresql"
 
+    def name(self, table: str) -> str:
+        """The table this connection writes for `table` (see `renames`)."""
+        return self.renames.get(table, table)
+
     def sql(self, statement: str) -> str:
+        if self._renamed is not None:
+            statement = self._renamed.sub(lambda m: self.renames[m.group(1)], statement)
         return statement.replace("?", "%s") if self.is_postgres else statement
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
@@ -156,7 +197,7 @@ class ReadModelDb:
         if not rows:
             return
         if not self.is_postgres:
-            self.conn.executemany(statement, rows)
+            self.conn.executemany(self.sql(statement), rows)
             return
         group = _VALUES_GROUP.search(statement)
         if group is None or not statement.lstrip().upper().startswith("INSERT"):
@@ -178,6 +219,7 @@ class ReadModelDb:
         on SQLite (both loop in C over the rows)."""
         if not rows:
             return
+        table = self.name(table)
         if self.is_postgres:
             with (
                 self.conn.cursor() as cursor,
@@ -198,6 +240,7 @@ class ReadModelDb:
         PostgreSQL (= ANY of one array), one executemany on SQLite."""
         if not keys:
             return
+        table = self.name(table)
         if self.is_postgres:
             self.conn.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s)", (list(keys),))
         else:
@@ -213,7 +256,7 @@ class ReadModelDb:
         if self.is_postgres:
             any_form = statement.replace(" IN ({})", " = ANY(%s)")
             assert any_form != statement, statement
-            yield from self.conn.execute(any_form, (keys,)).fetchall()
+            yield from self.conn.execute(self.sql(any_form), (keys,)).fetchall()
             return
         for start in range(0, len(keys), chunk):
             part = keys[start : start + chunk]
@@ -234,10 +277,15 @@ class ReadModelDb:
                 self.conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield
+                    self.conn.execute("COMMIT")
                 except BaseException:
-                    self.conn.execute("ROLLBACK")
+                    # Also when COMMIT itself failed (busy, disk I/O): a
+                    # transaction left open would refuse the next BEGIN.
+                    # A rollback that fails must not hide the real error.
+                    with contextlib.suppress(sqlite3.Error):
+                        if self.conn.in_transaction:
+                            self.conn.execute("ROLLBACK")
                     raise
-                self.conn.execute("COMMIT")
         finally:
             self.in_transaction = False
 
@@ -257,6 +305,7 @@ class ReadModelDb:
             self.conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
 
     def table_exists(self, table: str) -> bool:
+        table = self.name(table)
         if self.is_postgres:
             row = self.fetchone("SELECT to_regclass(?)", (table,))
             return bool(row and row[0])
@@ -271,6 +320,7 @@ class ReadModelDb:
         projections rely on them."""
         if not tables:
             return []
+        tables = [self.name(t) for t in tables]
         if self.is_postgres:
             found = self.conn.execute(
                 "SELECT indexname, tablename, indexdef FROM pg_indexes "
@@ -308,4 +358,5 @@ class ReadModelDb:
     def close(self) -> None:
         # Closing a broken connection must not hide the real error.
         with contextlib.suppress(Exception):
-            self.conn.close()
+            if self.conn is not None:
+                self.conn.close()

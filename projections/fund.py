@@ -43,6 +43,28 @@ DISBURSEMENT_TYPES = frozenset(
     }
 )
 MEMBER_TYPES = frozenset({"MigrantRegistered", "RegistrationCorrected"})
+# Corrections and reversals moving money out, waiting for approval.
+CORRECTION_TYPES = frozenset(
+    {"CorrectionProposed", "CorrectionApprovalGiven", "CorrectionApproved", "CorrectionRejected"}
+)
+CORRECTION_COLUMNS = (
+    "proposal_id",
+    "kind",
+    "reverses",
+    "legs",
+    "reason",
+    "value_at",
+    "moves_out_minor",
+    "currency",
+    "proposed_by",
+    "proposed_at",
+    "approvers_needed",
+    "approvals",
+    "approvals_given",
+    "status",
+    "decision_reason",
+    "last_activity_at",
+)
 
 ACCOUNT_COLUMNS = (
     "account",
@@ -123,8 +145,9 @@ class FundProjection(Projection):
         "rm_fund_members",
         "rm_disbursements",
         "rm_stats_disbursements",
+        "rm_fund_corrections",
     )
-    types = BOOK_TYPES | DISBURSEMENT_TYPES | MEMBER_TYPES
+    types = BOOK_TYPES | DISBURSEMENT_TYPES | MEMBER_TYPES | CORRECTION_TYPES
 
     def apply(self, db: ReadModelDb, records: Sequence[Record]) -> None:
         members = RowCache(db, "rm_fund_members", MEMBER_COLUMNS, "migrant_id")
@@ -146,8 +169,15 @@ class FundProjection(Projection):
         requests.load_where("migrant_id", corrected)
         before = {k: _cell(row) for k, row in requests.rows.items()}
         book = Book(db, records) if any(r.type in BOOK_TYPES for r in records) else None
+        corrections = RowCache(db, "rm_fund_corrections", CORRECTION_COLUMNS, "proposal_id")
+        corrections.load(
+            {r.originator_id for r in records if r.type in CORRECTION_TYPES}
+            - {r.originator_id for r in records if r.type == "CorrectionProposed"}
+        )
         for record in records:
-            if record.type in MEMBER_TYPES:
+            if record.type in CORRECTION_TYPES:
+                self.apply_correction(corrections, record)
+            elif record.type in MEMBER_TYPES:
                 self.apply_member(members, requests, record)
             elif record.type in DISBURSEMENT_TYPES:
                 self.apply_request(members, requests, record)
@@ -165,6 +195,7 @@ class FundProjection(Projection):
                 cells[(*new[0], "amount")] += new[1]
         members.flush()
         requests.flush()
+        corrections.flush()
         if book:
             book.flush()
         self.add(db, cells)
@@ -240,6 +271,48 @@ class FundProjection(Projection):
             row["status"] = "approved"
             row["paid_minor"] = None
             row["payment_reference"] = None
+            row["decision_reason"] = d["reason"]
+
+    @staticmethod
+    def apply_correction(corrections: RowCache, record: Record) -> None:
+        d, kind, key = record.data, record.type, record.originator_id
+        if kind == "CorrectionProposed":
+            corrections.put(
+                key,
+                {
+                    "proposal_id": key,
+                    "kind": "reversal" if d.get("reverses") else "correction",
+                    "reverses": d.get("reverses"),
+                    "legs": orjson.dumps(d["legs"]).decode(),
+                    "reason": d["reason"],
+                    "value_at": ts(d["occurred_at"]),
+                    "moves_out_minor": d["moves_out"]["amount_minor"],
+                    "currency": d["moves_out"]["currency"],
+                    "proposed_by": d["actor_id"],
+                    "proposed_at": ts(d["timestamp"]),
+                    "approvers_needed": d["approvers_needed"],
+                    "approvals": "[]",
+                    "approvals_given": 0,
+                    "status": "proposed",
+                    "decision_reason": None,
+                    "last_activity_at": ts(d["timestamp"]),
+                },
+            )
+            return
+        row = corrections.get(key)
+        if row is None:
+            raise LookupError(f"{kind} for unknown correction {key}")
+        corrections.touch(key)
+        row["last_activity_at"] = ts(d["timestamp"])
+        if kind == "CorrectionApprovalGiven":
+            approvals = orjson.loads(row["approvals"])
+            approvals.append({"officer_id": d["actor_id"], "at": ts(d["timestamp"])})
+            row["approvals"] = orjson.dumps(approvals).decode()
+            row["approvals_given"] = len(approvals)
+        elif kind == "CorrectionApproved":
+            row["status"] = "approved"
+        else:
+            row["status"] = "rejected"
             row["decision_reason"] = d["reason"]
 
     @staticmethod

@@ -26,7 +26,11 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
+from domain.viewer import Viewer
+from projections.claims_queries import ClaimReads
 from projections.db import ReadModelDb
+from projections.disclosure import Disclosure
+from projections.replica import ReplicaRouting
 from projections.terms import compact, prefix_range, query_prefixes
 
 T = TypeVar("T")
@@ -68,6 +72,9 @@ class CaseRow:
     registered_at: str
     last_activity_at: str  # latest 'occurred' time of the case or its incidents
     version: int
+    # The contract's registered employer and agency (issue 16), if linked.
+    employer_id: str | None = None
+    agency_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,25 @@ class ActivityRow:
     username: str | None  # None: not an officer (e.g. the fund process)
     event_type: str
     aggregate_id: str
+
+
+@dataclass(frozen=True)
+class AccessRow:
+    """A grant or a break-glass access to a case (docs/privacy.md)."""
+
+    grant_id: str
+    migrant_id: str
+    officer_id: str
+    kind: str  # grant, break_glass
+    reason: str
+    given_by: str
+    given_by_role: str
+    given_at: str
+    expires_at: str
+    revoked_at: str | None
+    revoked_by: str | None
+    supervisor_review: str | None  # justified, not_justified; None: not yet
+    auditor_review: str | None
 
 
 @dataclass(frozen=True)
@@ -203,19 +229,50 @@ class DisbursementRow:
     last_activity_at: str
 
 
+@dataclass(frozen=True)
+class CorrectionRow:
+    """A correction or reversal that moves money out of the fund, proposed
+    by one fund officer and approved by others (maker-checker)."""
+
+    proposal_id: str
+    kind: str  # correction, reversal
+    reverses: str | None
+    legs: list  # [{"account", "currency", "debit_minor", "credit_minor"}]
+    reason: str
+    value_at: str
+    moves_out_minor: int
+    currency: str
+    proposed_by: str
+    proposed_at: str
+    approvers_needed: int
+    approvals: list  # [{"officer_id", "at"}]
+    approvals_given: int
+    status: str  # proposed, approved, rejected
+    decision_reason: str | None
+    last_activity_at: str
+
+
 def _columns(cls: type) -> list[str]:
     return [f.name for f in fields(cls)]
 
 
 CASE_COLS = _columns(CaseRow)
+ACCESS_COLS = _columns(AccessRow)
 JOURNAL_COLS = _columns(JournalLine)
 DISBURSEMENT_COLS = _columns(DisbursementRow)
+CORRECTION_COLS = _columns(CorrectionRow)
 DISBURSEMENT_DIMENSIONS = ("category", "sex", "status", "currency")
 DEBIT_NORMAL = ("asset", "expense")
 INCIDENT_COLS = _columns(IncidentRow)
 OFFICER_SELECT = ", ".join(_columns(Officer))
 MIGRANT_DIMENSIONS = ("sex", "destination", "sector", "stage")
 INCIDENT_DIMENSIONS = ("category", "country", "sex")
+# The approval queue's orders: the keyset columns (each order's index, after
+# `status`) and their direction.
+QUEUE_SORTS = {
+    "age": (("requested_at", "disbursement_id"), "ASC"),
+    "amount": (("currency", "amount_minor", "disbursement_id"), "DESC"),
+}
 
 
 def _bounded(limit: int) -> int:
@@ -232,18 +289,59 @@ def _split(after: str | None) -> tuple[str, str] | None:
 class Queries:
     """Thread-safe: each thread gets its own connection."""
 
-    def __init__(self, connect: Callable[[], ReadModelDb], projection_names: Sequence[str] = ()):
+    def __init__(
+        self,
+        connect: Callable[[], ReadModelDb],
+        projection_names: Sequence[str] = (),
+        *,
+        primary: Callable[[], ReadModelDb] | None = None,
+        routing: ReplicaRouting | None = None,
+    ):
+        # `connect` opens the database reads go to: the primary, or a
+        # streaming replica; then `primary` opens the primary and `routing`
+        # sends a read there while a write of this process is not yet
+        # replayed on the replica (projections/replica.py).
         self._connect = connect
+        self._connect_primary = primary
+        self.routing = routing
         self._local = threading.local()
         self._all: list[ReadModelDb] = []
         self._lock = threading.Lock()
         self.projection_names = tuple(projection_names)
+        # Need to know: every read that can show a restricted record's text
+        # takes its viewer and goes through this one policy.
+        self.disclosure = Disclosure(lambda: self.db)
+        # Money claims, coverage and agreements (issue 16): their own small read API.
+        self.claims = ClaimReads(self)
 
     @property
     def db(self) -> ReadModelDb:
-        db = getattr(self._local, "db", None)
+        db = self._thread_db("db", self._connect)
+        routing = self.routing
+        if routing is not None and self._connect_primary is not None and routing.use_primary(db):
+            return self.primary_db
+        return db
+
+    @property
+    def primary_db(self) -> ReadModelDb:
+        """This thread's connection to the primary (the same as `db` without
+        a replica)."""
+        if self._connect_primary is None:
+            return self._thread_db("db", self._connect)
+        return self._thread_db("primary", self._connect_primary)
+
+    @property
+    def replica_db(self) -> ReadModelDb | None:
+        """This thread's connection to the replica; None without one."""
+        if self._connect_primary is None:
+            return None
+        return self._thread_db("db", self._connect)
+
+    def _thread_db(self, name: str, connect: Callable[[], ReadModelDb]) -> ReadModelDb:
+        db = getattr(self._local, name, None)
         if db is None:
-            db = self._local.db = self._connect()
+            db = connect()
+            setattr(self._local, name, db)
             with self._lock:
                 self._all.append(db)
         return db
@@ -254,6 +352,30 @@ class Queries:
                 db.close()
             self._all.clear()
         self._local = threading.local()
+
+    # --- employers and agencies (projections/employer_queries.py) ------------
+
+    def search_parties(
+        self, party_kind: str, text: str, country: str | None = None, limit: int = 10
+    ) -> list[Any]:
+        from projections import employer_queries
+
+        return employer_queries.search_parties(self.db, party_kind, text, country, limit)
+
+    def get_party(self, party_id: str) -> Any:
+        from projections import employer_queries
+
+        return employer_queries.get_party(self.db, party_id)
+
+    def party_history(self, party_id: str) -> Any:
+        from projections import employer_queries
+
+        return employer_queries.party_history(self.db, party_id)
+
+    def watchlist_proposals(self) -> list[Any]:
+        from projections import employer_queries
+
+        return employer_queries.watchlist_proposals(self.db)
 
     # --- cases --------------------------------------------------------------
 
@@ -286,8 +408,8 @@ class Queries:
             where = ["s.term >= ?", "s.term < ?", *filters]
             args: list[Any] = [low, high, *params]
             if cursor:
-                where.append("(s.term > ? OR (s.term = ? AND s.migrant_id > ?))")
-                args += [cursor[0], cursor[0], cursor[1]]
+                where.append("(s.term, s.migrant_id) > (?, ?)")
+                args += [cursor[0], cursor[1]]
             rows = self.db.fetchall(
                 f"SELECT s.term, {cols} FROM rm_case_search s "
                 "JOIN rm_cases c ON c.migrant_id = s.migrant_id "
@@ -333,8 +455,8 @@ class Queries:
         where, args = list(filters), list(params)
         cursor = _split(after)
         if cursor:
-            where.append("(c.name_key > ? OR (c.name_key = ? AND c.migrant_id > ?))")
-            args += [cursor[0], cursor[0], cursor[1]]
+            where.append("(c.name_key, c.migrant_id) > (?, ?)")
+            args += [cursor[0], cursor[1]]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         cols = ", ".join(f"c.{c}" for c in CASE_COLS)
         rows = self.db.fetchall(
@@ -367,9 +489,10 @@ class Queries:
         return int(row[0]) if row else 0
 
     def case_timeline(
-        self, migrant_id: str, after: str | None = None, limit: int = 200
+        self, migrant_id: str, after: str | None = None, limit: int = 200, *, viewer: Viewer
     ) -> Page[TimelineEntry]:
-        """Every event of the case, its incidents and fund requests, oldest first."""
+        """Every event of the case, its incidents and fund requests, oldest
+        first; restricted free text masked unless `viewer` may read it."""
         limit = _bounded(limit)
         start = int(after) if after else 0
         rows = self.db.fetchall(
@@ -382,7 +505,8 @@ class Queries:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page([TimelineEntry(*r) for r in rows], str(rows[-1][0]) if more else None)
+        entries = self.disclosure.timeline(viewer, migrant_id, [TimelineEntry(*r) for r in rows])
+        return Page(entries, str(rows[-1][0]) if more else None)
 
     # --- incidents ----------------------------------------------------------
 
@@ -394,8 +518,11 @@ class Queries:
         category: str | None = None,
         after: str | None = None,
         limit: int = 50,
+        *,
+        viewer: Viewer,
     ) -> Page[IncidentRow]:
-        """Incidents, most recently occurred first."""
+        """Incidents, most recently occurred first (a restricted one's
+        sub-type masked unless `viewer` may read it)."""
         limit = _bounded(limit)
         where: list[str] = []
         args: list[Any] = []
@@ -410,8 +537,8 @@ class Queries:
                 args.append(value)
         cursor = _split(after)
         if cursor:
-            where.append("(occurred_at < ? OR (occurred_at = ? AND incident_id < ?))")
-            args += [cursor[0], cursor[0], cursor[1]]
+            where.append("(occurred_at, incident_id) < (?, ?)")
+            args += [cursor[0], cursor[1]]
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.fetchall(
             f"SELECT {', '.join(INCIDENT_COLS)} FROM rm_incidents {clause} "
@@ -420,16 +547,16 @@ class Queries:
         )
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [_incident(r) for r in rows]
+        items = self.disclosure.incidents(viewer, [_incident(r) for r in rows])
         last = items[-1] if items else None
         return Page(items, f"{last.occurred_at}{SEP}{last.incident_id}" if more and last else None)
 
-    def get_incident(self, incident_id: str) -> IncidentRow | None:
+    def get_incident(self, incident_id: str, *, viewer: Viewer) -> IncidentRow | None:
         row = self.db.fetchone(
             f"SELECT {', '.join(INCIDENT_COLS)} FROM rm_incidents WHERE incident_id = ?",
             (incident_id,),
         )
-        return _incident(row) if row else None
+        return self.disclosure.incidents(viewer, [_incident(row)])[0] if row else None
 
     # --- statistics ---------------------------------------------------------
 
@@ -451,6 +578,38 @@ class Queries:
             by,
             where,
         )
+
+    def incidents_by_person(
+        self, by: Sequence[str], categories: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Incidents by any of category, country, sex and the migrant's age band
+        and county (from the case list), optionally of some categories only:
+        [{by..., incidents}]. Age band and county are read from rm_cases, so a
+        figure counts the incident under its migrant's current case row."""
+        columns = {
+            "category": "k.category",
+            "country": "k.country",
+            "sex": "k.sex",
+            "age_band": "c.age_band",
+            "county": "c.county",
+        }
+        unknown = [d for d in by if d not in columns]
+        if unknown:
+            raise ValueError(f"unknown dimension {unknown[0]!r}; choose from {tuple(columns)}")
+        picked = ", ".join(columns[d] for d in by)
+        where, params = "", ()
+        if categories is not None:
+            where = f" WHERE k.category IN ({', '.join('?' for _ in categories)})"
+            params = tuple(categories)
+            if not categories:
+                return []
+        rows = self.db.fetchall(
+            f"SELECT {picked + ', ' if by else ''}COUNT(*) FROM rm_stats_incident_keys k "
+            f"JOIN rm_cases c ON c.migrant_id = k.migrant_id{where}"
+            + (f" GROUP BY {picked} ORDER BY {picked}" if by else ""),
+            params,
+        )
+        return [dict(zip((*by, "incidents"), r, strict=True)) for r in rows if r[-1]]
 
     def _grouped(self, table, dimensions, measures, by, where) -> list[dict[str, Any]]:
         by = tuple(by)
@@ -530,8 +689,8 @@ class Queries:
             args.append(currency)
         cursor = _split(after)
         if cursor:
-            where.append("(notification_id > ? OR (notification_id = ? AND line > ?))")
-            args += [int(cursor[0]), int(cursor[0]), int(cursor[1])]
+            where.append("(notification_id, line) > (?, ?)")
+            args += [int(cursor[0]), int(cursor[1])]
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.fetchall(
             f"SELECT {', '.join(JOURNAL_COLS)} FROM rm_fund_journal{clause} "
@@ -589,43 +748,93 @@ class Queries:
         ]
 
     def approval_queue(
-        self, status: str = "requested", after: str | None = None, limit: int = 50
+        self,
+        status: str = "requested",
+        after: str | None = None,
+        limit: int = 50,
+        *,
+        text: str = "",
+        category: str | None = None,
+        eligible: bool | None = None,
+        sort: str = "age",
+        viewer: Viewer,
     ) -> Page[DisbursementRow]:
-        """Disbursement requests in a status, oldest first: "requested" is the
-        approval queue, "approved" the payment queue."""
+        """Disbursement requests in a status: "requested" is the approval
+        queue, "approved" the payment queue.
+
+        `text`: every word must be found in the migrant's name or the case
+        number (dashes optional: "2mnmc", "ms-2mnmc"); `category` a benefit;
+        `eligible` the latest eligibility check. `sort`: "age" oldest first
+        (the default), or "amount" largest first within each currency (minor
+        units of two currencies do not compare). Pages are keyset row
+        comparisons on the columns of an index (rm_disbursements_status,
+        rm_disbursements_amount), so a page starts where its index does."""
+        if sort not in QUEUE_SORTS:
+            raise ValueError(f"sort: one of {', '.join(QUEUE_SORTS)}, not {sort!r}")
         limit = _bounded(limit)
+        keys, direction = QUEUE_SORTS[sort]
         where, args = ["status = ?"], [status]
-        cursor = _split(after)
-        if cursor:
-            where.append("(requested_at > ? OR (requested_at = ? AND disbursement_id > ?))")
-            args += [cursor[0], cursor[0], cursor[1]]
+        for word in text.lower().split():
+            pattern = "%" + _like_escaped(word) + "%"
+            number = "%" + _like_escaped(word.replace("-", "")) + "%"
+            where.append(
+                "(lower(full_name) LIKE ? ESCAPE '\\' "
+                "OR lower(replace(case_number, '-', '')) LIKE ? ESCAPE '\\')"
+            )
+            args += [pattern, number]
+        if category:
+            where.append("category = ?")
+            args.append(category)
+        if eligible is not None:
+            where.append("eligible = ?")
+            args.append(1 if eligible else 0)
+        if after:
+            cursor = after.split(SEP)
+            if len(cursor) != len(keys):
+                raise ValueError("after: not a page of this sort")
+            if "amount_minor" in keys:
+                cursor[keys.index("amount_minor")] = int(cursor[keys.index("amount_minor")])
+            marks = ", ".join("?" for _ in keys)
+            where.append(f"({', '.join(keys)}) {'<' if direction == 'DESC' else '>'} ({marks})")
+            args += cursor
+        order = ", ".join(f"{key} {direction}" for key in keys)
         rows = self.db.fetchall(
             f"SELECT {', '.join(DISBURSEMENT_COLS)} FROM rm_disbursements "
-            f"WHERE {' AND '.join(where)} ORDER BY requested_at, disbursement_id LIMIT ?",
+            f"WHERE {' AND '.join(where)} ORDER BY {order} LIMIT ?",
             (*args, limit + 1),
         )
         more = len(rows) > limit
-        items = [_disbursement(r) for r in rows[:limit]]
-        last = items[-1] if items else None
-        return Page(
-            items, f"{last.requested_at}{SEP}{last.disbursement_id}" if more and last else None
-        )
+        items = self.disclosure.disbursements(viewer, [_disbursement(r) for r in rows[:limit]])
+        if not (more and items):
+            return Page(items, None)
+        last = items[-1]
+        return Page(items, SEP.join(str(getattr(last, key)) for key in keys))
 
-    def get_disbursement(self, disbursement_id: str) -> DisbursementRow | None:
+    def correction_queue(self, status: str = "proposed", limit: int = 50) -> list[CorrectionRow]:
+        """Corrections and reversals moving money out, in a status, oldest
+        first: "proposed" is what waits for a second officer's approval."""
+        rows = self.db.fetchall(
+            f"SELECT {', '.join(CORRECTION_COLS)} FROM rm_fund_corrections "
+            "WHERE status = ? ORDER BY proposed_at, proposal_id LIMIT ?",
+            (status, _bounded(limit)),
+        )
+        return [_correction(row) for row in rows]
+
+    def get_disbursement(self, disbursement_id: str, *, viewer: Viewer) -> DisbursementRow | None:
         row = self.db.fetchone(
             f"SELECT {', '.join(DISBURSEMENT_COLS)} FROM rm_disbursements "
             "WHERE disbursement_id = ?",
             (disbursement_id,),
         )
-        return _disbursement(row) if row else None
+        return self.disclosure.disbursements(viewer, [_disbursement(row)])[0] if row else None
 
-    def case_disbursements(self, migrant_id: str) -> list[DisbursementRow]:
+    def case_disbursements(self, migrant_id: str, *, viewer: Viewer) -> list[DisbursementRow]:
         rows = self.db.fetchall(
             f"SELECT {', '.join(DISBURSEMENT_COLS)} FROM rm_disbursements "
             "WHERE migrant_id = ? ORDER BY requested_at, disbursement_id",
             (migrant_id,),
         )
-        return [_disbursement(r) for r in rows]
+        return self.disclosure.disbursements(viewer, [_disbursement(r) for r in rows])
 
     # --- officers -----------------------------------------------------------
 
@@ -638,6 +847,35 @@ class Queries:
             f"SELECT {OFFICER_SELECT} FROM rm_officers WHERE officer_id = ?", (officer_id,)
         )
         return _officer(row) if row else None
+
+    # --- need to know ----------------------------------------------------------
+
+    def case_access(self, migrant_id: str) -> list[AccessRow]:
+        """Every grant and break-glass access to a case, newest first."""
+        rows = self.db.fetchall(
+            f"SELECT {', '.join(ACCESS_COLS)} FROM rm_case_access WHERE migrant_id = ? "
+            "ORDER BY given_at DESC, grant_id",
+            (migrant_id,),
+        )
+        return [AccessRow(*r) for r in rows]
+
+    def access(self, grant_id: str) -> AccessRow | None:
+        row = self.db.fetchone(
+            f"SELECT {', '.join(ACCESS_COLS)} FROM rm_case_access WHERE grant_id = ?",
+            (grant_id,),
+        )
+        return AccessRow(*row) if row else None
+
+    def break_glass_to_review(self, role: str, limit: int = 200) -> list[AccessRow]:
+        """Break-glass accesses not yet reviewed by `role` (supervisor or
+        auditor), oldest first."""
+        column = {"supervisor": "supervisor_review", "auditor": "auditor_review"}[role]
+        rows = self.db.fetchall(
+            f"SELECT {', '.join(ACCESS_COLS)} FROM rm_case_access "
+            f"WHERE kind = 'break_glass' AND {column} IS NULL ORDER BY given_at, grant_id LIMIT ?",
+            (_bounded(limit),),
+        )
+        return [AccessRow(*r) for r in rows]
 
     # --- who did what -------------------------------------------------------
 
@@ -708,6 +946,13 @@ def _incident(row: tuple) -> IncidentRow:
     return IncidentRow(**values)
 
 
+def _correction(row: tuple) -> CorrectionRow:
+    data = dict(zip(CORRECTION_COLS, row, strict=True))
+    data["legs"] = json.loads(data["legs"])
+    data["approvals"] = json.loads(data["approvals"])
+    return CorrectionRow(**data)
+
+
 def _disbursement(row: tuple) -> DisbursementRow:
     values = dict(zip(DISBURSEMENT_COLS, row, strict=True))
     values["eligibility"] = json.loads(values["eligibility"])
@@ -721,6 +966,11 @@ def _officer(row: tuple) -> Officer:
     return Officer(
         row[0], row[1], row[2], row[3], tuple(filter(None, row[4].split(","))), bool(row[5])
     )
+
+
+def _like_escaped(text: str) -> str:
+    """`text` matched literally by LIKE ... ESCAPE '\\' (no wildcards of its own)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _utc_text(moment: datetime) -> str:

@@ -12,15 +12,19 @@ not seen. Two runners (the TUI's and a `projections run` worker) may run at
 once: each transaction re-reads and locks the tracking row and gives up if
 someone else moved it.
 
-A projection that raises on an event is applied event by event up to that
+Errors are classified (projections/outage.py). A transient one (the
+connection, a lock, SQLite busy) is never blamed on a projection: it goes
+up to `run_forever`, which waits it out and does the page again. A
+permanent one (a missing table or column, a value the column cannot hold,
+a bug): the projection that raised is applied event by event up to that
 event, stops there (its position is the event before), and records the
 notification id and the error in `rm_tracking`; the others go on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from projections.base import Projection
 from projections.db import ReadModelDb
 from projections.log import Decoder, Record, read_page
+from projections.outage import Outage, classify, describe, is_transient
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,7 @@ REBUILD_DEFERRED_INDEXES = frozenset(
         "rm_fund_journal_account",
         "rm_fund_contributions_member",
         "rm_disbursements_status",
+        "rm_disbursements_amount",
         "rm_activity_actor",
         "rm_activity_role",
         "rm_activity_type",
@@ -78,18 +84,6 @@ class Tracking:
     position: int
     failed_id: int | None
     error: str | None
-
-
-def transient_errors() -> tuple[type[BaseException], ...]:
-    """Errors of the connection, not of a projection: retry, never stop on them."""
-    errors: list[type[BaseException]] = [sqlite3.OperationalError]
-    try:
-        import psycopg
-
-        errors.append(psycopg.OperationalError)
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        pass
-    return tuple(errors)
 
 
 class Runner:
@@ -132,12 +126,14 @@ class Runner:
         names: Sequence[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
         until: int | None = None,
+        stop: threading.Event | None = None,
     ) -> int:
         """Catch the projections up with the log as it is now; returns the
-        number of log entries read. `progress(position, head)` after each page."""
+        number of log entries read. `progress(position, head)` after each page.
+        When `stop` is set the page being applied is finished and no other."""
         wanted = [n for n in (names or self.projections) if n not in self.stopped]
         head = until if until is not None else self.db.max_notification_id()
-        read = self._run(wanted, head, progress)
+        read = self._run(wanted, head, progress, stop)
         # Also after a rebuild that was killed and is finished by this
         # runner (or by another one: the check is on the database's state).
         # A run stopped early (`until`) leaves a rebuild's indexes for later.
@@ -147,10 +143,14 @@ class Runner:
         return read
 
     def _run(
-        self, wanted: list[str], head: int, progress: Callable[[int, int], None] | None
+        self,
+        wanted: list[str],
+        head: int,
+        progress: Callable[[int, int], None] | None,
+        stop: threading.Event | None = None,
     ) -> int:
         read = 0
-        while True:
+        while stop is None or not stop.is_set():
             positions = {n: t.position for n, t in self.tracking().items() if n in wanted}
             active = [n for n in wanted if n not in self.stopped and positions[n] < head]
             if not active:
@@ -174,6 +174,7 @@ class Runner:
                 self._apply_page(self.projections[name], records, positions[name], last)
             if progress:
                 progress(last, head)
+        return read
 
     def _apply_together(
         self, names: list[str], records: list[Record], position: int, last: int
@@ -204,9 +205,9 @@ class Runner:
                     f"WHERE projection IN ({marks})",
                     (last, *names),
                 )
-        except transient_errors():
-            raise
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                raise
             return False
         return True
 
@@ -224,9 +225,9 @@ class Runner:
             self._commit(projection, todo, position, last, db)
         except PositionMoved:
             return
-        except transient_errors():
-            raise
-        except Exception:
+        except Exception as error:
+            if is_transient(error):
+                raise
             self._find_failure(projection, todo, position, db)
 
     def _commit(
@@ -261,9 +262,9 @@ class Runner:
                 self._commit(projection, [record], position, record.id, db)
             except PositionMoved:
                 return
-            except transient_errors():
-                raise
             except Exception as error:
+                if is_transient(error):
+                    raise
                 message = f"{type(error).__name__}: {error}"[:2000]
                 log.error(
                     "projection %s stopped at event %s: %s", projection.name, record.id, message
@@ -372,46 +373,116 @@ class Runner:
         poll_seconds: float,
         wake: Callable[[float], None] | None = None,
         companions: Sequence[Callable[[], object]] = (),
+        reconnect: Callable[[], None] | None = None,
+        say: Callable[[str], object] | None = None,
     ) -> None:
-        """Follow the log until `stop` is set. `wake(timeout)` returns early
-        when there may be new events (PostgreSQL NOTIFY); else poll.
-        `companions` run after each pass (the fund process, the audit chain):
-        other followers of the same log that should keep pace."""
-        backoff = poll_seconds
+        """Follow the log until `stop` is set (the page being applied is
+        finished first). `wake(timeout)` returns early when there may be new
+        events (PostgreSQL NOTIFY); else poll. `companions` run after each
+        pass (the fund process, the audit chain): other followers of the
+        same log that should keep pace.
+
+        Outages of any length: a transient error (see projections/outage.py)
+        anywhere - reading the log, applying, a companion, the LISTEN wait -
+        says one line (`say`, default a warning), waits with capped jittered
+        backoff, then reopens this runner's connection and calls
+        `reconnect()` (the waker's and the event store's connections) before
+        trying again; when a whole pass succeeds it says one line that the
+        database is back. Every follower commits its position with its work,
+        so what was in flight when the server went is done again exactly
+        once. A permanent error propagates (a projection's own is handled
+        in the runner: it stops alone)."""
+        outage = Outage("projections", "database", say)
+        failing: dict[str, str] = {}
         while not stop.is_set():
             try:
-                self.run_once()
+                if outage.active:
+                    self.db.reconnect()
+                    if reconnect is not None:
+                        reconnect()
+                self.run_once(stop=stop)
                 for companion in companions:
-                    companion()
-                backoff = poll_seconds
-            except transient_errors() as error:
-                log.warning("projections: database unavailable (%s); retrying", error)
-                backoff = min(backoff * 2, 30.0)
-                stop.wait(backoff)
-                continue
-            if wake is not None:
-                wake(poll_seconds)
-            else:
-                stop.wait(poll_seconds)
+                    if stop.is_set():
+                        break
+                    self._run_companion(companion, failing)
+                outage.back()
+                if stop.is_set():
+                    break
+                if wake is not None:
+                    wake(poll_seconds)
+                else:
+                    stop.wait(poll_seconds)
+            except Exception as error:
+                kind = classify(error)
+                if kind is None:
+                    raise
+                stop.wait(outage.gone(error, kind))
+
+    @staticmethod
+    def _run_companion(companion: Callable[[], object], failing: dict[str, str]) -> None:
+        """Run one companion; a permanent error of its own is reported once
+        (and again only when it changes) and does not stop the projections
+        or the other companions. It is tried again on the next pass: its
+        position is its own, so nothing is skipped."""
+        name = getattr(companion, "__qualname__", repr(companion))
+        try:
+            companion()
+        except Exception as error:
+            if is_transient(error):
+                raise
+            message = f"{type(error).__name__}: {describe(error)}"
+            if failing.get(name) != message:
+                failing[name] = message
+                log.error("%s failed (tried again on every pass): %s", name, message)
+            return
+        if failing.pop(name, None) is not None:
+            log.warning("%s works again", name)
 
 
 class PostgresWaker:
     """LISTEN on the event table's channel: the library's recorder NOTIFYs it
-    in every insert transaction (delivered at COMMIT)."""
+    in every insert transaction (delivered at COMMIT). The connection is
+    opened on first use and again after `reconnect()` (the runner calls it
+    after an outage, before it catches up, so no commit falls between the
+    catch-up and the LISTEN)."""
 
-    def __init__(self, conninfo: str, channel: str = "msafiri_events"):
+    def __init__(
+        self, conninfo: str, channel: str = "msafiri_events", connect_timeout_seconds: int = 3
+    ):
+        self.conninfo = conninfo
+        self.channel = channel
+        self.connect_timeout_seconds = connect_timeout_seconds
+        self.conn = None
+
+    def _listen(self):
         import psycopg
 
-        self.conn = psycopg.connect(conninfo, autocommit=True)
-        self.conn.execute(f'LISTEN "{channel}"')
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(
+                self.conninfo, autocommit=True, connect_timeout=self.connect_timeout_seconds
+            )
+            self.conn.execute(f'LISTEN "{self.channel}"')
+        return self.conn
+
+    def reconnect(self) -> None:
+        self.close()
+        self._listen()
 
     def __call__(self, timeout: float) -> None:
+        conn = self._listen()
         started = time.monotonic()
-        for _ in self.conn.notifies(timeout=timeout, stop_after=1):
-            break
+        try:
+            for _ in conn.notifies(timeout=timeout, stop_after=1):
+                break
+        except Exception:
+            self.close()  # reopened by the next call or by reconnect()
+            raise
         # Let a burst of commits land before reading a page.
         if time.monotonic() - started < timeout:
             time.sleep(0.005)
 
     def close(self) -> None:
-        self.conn.close()
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None

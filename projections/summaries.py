@@ -56,11 +56,26 @@ S: dict[str, Callable[[dict], str]] = {
     "SkillsCertified": lambda d: (
         f"Skills certified: {d['trade']} {d['level']} by {d['certifying_body']}"
     ),
-    "ReferralMade": lambda d: f"Referred for {words(d['service'])} to {d['partner']}",
+    "ReferralMade": lambda d: (
+        f"Referred for {words(d['service'])} to {d['partner']}"
+        + (f" without consent ({words(d['legal_basis'])})" if d.get("legal_basis") else "")
+    ),
+    "ConsentRecorded": lambda d: (
+        f"Consent given: {words(d['scope'])}" + (f" with {d['provider']}" if d["provider"] else "")
+    ),
+    "ConsentWithdrawn": lambda d: (
+        f"Consent withdrawn: {words(d['scope'])}"
+        + (f" with {d['provider']}" if d["provider"] else "")
+    ),
     "ReferralOutcomeRecorded": lambda d: f"Referral outcome: {words(d['outcome'])}",
     "CaseClosed": lambda d: f"Case closed: {d['reason']}",
     "CycleStarted": lambda d: f"New migration cycle {d['cycle']}: {d['reason']}",
     "CaseOfficerAssigned": lambda d: "Case officer reassigned",
+    "ContractWarningJustified": lambda d: (
+        f"Warned ({'; '.join(d['warnings'])}); went ahead with the justification: "
+        f"{d['justification']}"
+    ),
+    "ContractPartiesLinked": lambda d: "Contract linked to the employer and agency registries",
     "RegistrationCorrected": lambda d: (
         "Registration corrected ("
         + ", ".join(
@@ -109,3 +124,23 @@ def summary(event_type: str, data: dict) -> str:
     describe = S.get(event_type)
     text = describe(data) if describe else words(event_type)
     return " ".join(text.split())[:300]
+
+
+# What a timeline line says of an event of a restricted incident (or of a
+# fund request made for one) to a viewer without access: the same words
+# without the officer's free text (projections/disclosure.py decides who).
+MASKED: dict[str, str] = {
+    "AssistanceDeclined": "Assistance declined: {mask}",
+    "IncidentNoteAdded": "Note: {mask}",
+    "IncidentResolved": "Incident resolved: {mask}",
+    "IncidentClosed": "Incident closed: {mask}",
+    "DisbursementRejected": "Fund request rejected: {mask}",
+    "DisbursementExpired": "Fund request expired: {mask}",
+    "DisbursementPaymentReversed": "Fund payment reversed: {mask}",
+}
+
+
+def masked_summary(event_type: str, shown: str, mask: str) -> str:
+    """`shown` (the stored summary) if it holds no free text, else the masked words."""
+    template = MASKED.get(event_type)
+    return template.format(mask=mask) if template else shown

@@ -9,10 +9,30 @@ import pytest
 from domain.model import Actor
 from domain.officers.commands import CreateFirstAdministrator, RegisterOfficer
 from domain.values import Role
+from msafiri.bootstrap import System, build_system
+from msafiri.settings import Settings, parse_database_url
 from projections.schema import upgrade
 from tests import pg_server
-from tui.bootstrap import System, build_system
-from tui.settings import Settings, parse_database_url
+
+# The shared administrator's password (long, not a common one: the password
+# policy refuses weak ones).
+ADMIN_PASSWORD = "amina keeps the admin keys"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def master_key_file(tmp_path_factory) -> Iterator[None]:
+    """Every Settings() of the run (and every CLI it starts) keeps its master
+    key in a temporary file, never in the user's real config folder."""
+    import os
+
+    path = tmp_path_factory.mktemp("keys") / "master.key"
+    previous = os.environ.get("MSAFIRI_KEY_FILE")
+    os.environ["MSAFIRI_KEY_FILE"] = str(path)
+    yield
+    if previous is None:
+        os.environ.pop("MSAFIRI_KEY_FILE", None)
+    else:
+        os.environ["MSAFIRI_KEY_FILE"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -59,7 +79,9 @@ class Officers:
 
     def __init__(self, system: System):
         admin_id = system.officers.create_first_administrator(
-            CreateFirstAdministrator(username="admin", full_name="Amina Admin", password="x" * 12)
+            CreateFirstAdministrator(
+                username="admin", full_name="Amina Admin", password=ADMIN_PASSWORD
+            )
         )
         self.admin = Actor(officer_id=admin_id, role=Role.ADMINISTRATOR)
         people = {

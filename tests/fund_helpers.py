@@ -11,13 +11,18 @@ from domain.values import Money
 from ledger import commands as c
 from tests.factories import days_ago, send_abroad
 
+FUND_AGE_DAYS = 400
+
 
 def kes(shillings: int) -> Money:
     return Money(amount_minor=shillings * 100, currency="KES")
 
 
 def open_fund(system, officers, grant_shillings: int = 1_000_000) -> None:
-    system.ledger.open_fund(officers.admin, c.OpenFund(command_id=uuid4()))
+    # Opened a year ago, so the tests' back-dated grants and contributions fit.
+    system.ledger.open_fund(
+        officers.admin, c.OpenFund(command_id=uuid4(), opened_on=days_ago(FUND_AGE_DAYS))
+    )
     if grant_shillings:
         system.ledger.record_grant(
             officers.fund,

@@ -47,7 +47,10 @@ def _die_with_parent() -> None:
 
 
 class ThrowawayCluster:
-    def __init__(self) -> None:
+    """A cluster of its own in a temporary folder, on a free port. With
+    `standby_of`, a streaming replica of that cluster (pg_basebackup -R)."""
+
+    def __init__(self, standby_of: ThrowawayCluster | None = None) -> None:
         binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not binaries:
             raise RuntimeError(
@@ -62,12 +65,29 @@ class ThrowawayCluster:
         if user:
             os.chown(self.dir, user.pw_uid, user.pw_gid)
         data = os.path.join(self.dir, "data")
-        subprocess.run(
-            [f"{self.bin}/initdb", "-D", data, "-U", "postgres", "-A", "trust"],
-            check=True,
-            capture_output=True,
-            **kwargs,
-        )
+        if standby_of is None:
+            setup = [f"{self.bin}/initdb", "-D", data, "-U", "postgres", "-A", "trust"]
+        else:
+            # A copy of the primary that streams its WAL from it (-R writes
+            # primary_conninfo and standby.signal); initdb's pg_hba.conf
+            # trusts replication connections from 127.0.0.1.
+            setup = [
+                f"{self.bin}/pg_basebackup",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(standby_of.port),
+                "-U",
+                "postgres",
+                "-D",
+                data,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ]
+        subprocess.run(setup, check=True, capture_output=True, **kwargs)
         self.process = subprocess.Popen(
             [
                 f"{self.bin}/postgres",

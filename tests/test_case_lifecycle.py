@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from domain.cases import commands as c
+from domain.cases.consent import RecordConsent
 from domain.cases.vocabulary import Stage
 from domain.errors import (
     AlreadyExists,
@@ -16,8 +17,8 @@ from domain.errors import (
 )
 from domain.incidents import commands as ic
 from domain.values import Role
+from msafiri.bootstrap import build_system
 from tests.factories import days_ago, registration, send_abroad
-from tui.bootstrap import build_system
 
 
 def test_a_migrant_goes_abroad_returns_and_reintegrates(system, officers):
@@ -67,6 +68,16 @@ def test_a_migrant_goes_abroad_returns_and_reintegrates(system, officers):
             level="Grade III",
             certificate_number="RPL-2026-7781",
             certified_on=days_ago(20),
+        ),
+    )
+    # A referral shares her case with the partner: she consents first.
+    system.cases.execute(
+        reintegrator,
+        RecordConsent(
+            migrant_id=migrant_id,
+            scope="referral_sharing",
+            provider="Kakamega Returnees SACCO",
+            given_on=days_ago(15),
         ),
     )
     referral = c.MakeReferral(

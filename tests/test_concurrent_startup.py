@@ -9,8 +9,8 @@ import multiprocessing
 
 import pytest
 
-from tui.bootstrap import build_system
-from tui.settings import Settings
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings
 
 PROCESSES = 6
 

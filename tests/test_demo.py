@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 from click.testing import CliRunner
 
 from domain.cases.aggregate import Migrant
-from tui.cli.main import cli
-from tui.demo.officers import ensure_demo_officers
-from tui.demo.population import populate
+from domain.values import Role
+from ledger.vocabulary import DisbursementStatus
+from msafiri.cli.main import cli
+from msafiri.demo.officers import ensure_demo_officers
+from msafiri.demo.population import (
+    DEMO_TODAY,
+    history_end,
+    history_start,
+    populate,
+    populate_with_fund,
+)
 
 
 def _topics(system) -> Counter:
@@ -19,8 +28,8 @@ def _topics(system) -> Counter:
 
 
 def test_the_same_seed_gives_the_same_population(tmp_path):
-    from tui.bootstrap import build_system
-    from tui.settings import Settings
+    from msafiri.bootstrap import build_system
+    from msafiri.settings import Settings
 
     stories = []
     for run in ("a", "b"):
@@ -65,3 +74,95 @@ def test_the_demo_command_fills_an_empty_database_once(settings, monkeypatch):
     assert json.loads(again.output.strip().splitlines()[-1])["already_populated"] is True
     more = runner.invoke(cli, ["demo", "--migrants", "50", "--add", "--json"])
     assert json.loads(more.output.strip().splitlines()[-1])["migrants"] == 50
+
+
+# --- the history is believable in time (issue 11, item 10) -------------------
+
+
+def _events(system) -> list:
+    """Every stored event, in notification order, as domain events."""
+    notifications = system.store.recorder.select_notifications(start=1, limit=1_000_000)
+    return [system.store.mapper.to_domain_event(n) for n in notifications]
+
+
+def _by(events, name: str) -> dict:
+    """Events of one class by their aggregate (the first one of each)."""
+    found: dict = {}
+    for event in events:
+        if type(event).__name__ == name:
+            found.setdefault(event.originator_id, event)
+    return found
+
+
+def test_the_demo_history_is_recorded_in_its_own_time_and_order(system):
+    actors = ensure_demo_officers(system)
+    counts = populate_with_fund(system, actors, 1200, seed=5, workers=0)
+    events = _events(system)
+    end = history_end(DEMO_TODAY)
+
+    # The log holds the history in the order it was recorded: cases and
+    # fund interleaved, never going back, all of it before the demo's end.
+    recorded = [event.timestamp for event in events]
+    assert recorded == sorted(recorded)
+    assert recorded[0] == history_start(DEMO_TODAY) and recorded[-1] <= end
+    # Nothing is recorded before it happened.
+    assert all(event.timestamp >= event.occurred_at for event in events)
+
+    # A contract is registered before the departure that follows it.
+    contracts, departures = _by(events, "ContractRegistered"), _by(events, "Departed")
+    assert len(departures) > 800
+    for migrant_id, departed in departures.items():
+        assert contracts[migrant_id].timestamp < departed.timestamp
+
+    # The fund's steps follow one another: requested, approved, paid (by
+    # value date too), each after the one before.
+    requested = _by(events, "DisbursementRequested")
+    approved, paid = _by(events, "DisbursementApproved"), _by(events, "DisbursementPaid")
+    assert counts["paid"] == len(paid) + counts["reversed"] and len(paid) > 10  # paid again
+    for d_id, approval in approved.items():
+        assert approval.timestamp.date() >= requested[d_id].timestamp.date()
+    for d_id, payment in paid.items():
+        assert payment.occurred_at.date() >= approved[d_id].timestamp.date()
+        assert payment.timestamp > approved[d_id].timestamp > requested[d_id].timestamp
+
+    # Incidents and requests are spread over the years, not made on one day.
+    reports = [e.timestamp for e in _by(events, "IncidentReported").values()]
+    asked = [e.timestamp for e in requested.values()]
+    assert max(reports) - min(reports) > timedelta(days=3 * 365)
+    assert max(asked) - min(asked) > timedelta(days=2 * 365)
+
+    # Some requests still wait, a few close to their expiry; some lapsed
+    # when the fund process swept past their expiry date.
+    ledger = system.ledger
+    waiting = [ledger.disbursement(d_id) for d_id in requested]
+    waiting = [d for d in waiting if d.status is DisbursementStatus.REQUESTED]
+    near = [d for d in waiting if end < d.expires_at <= end + timedelta(days=30)]
+    assert waiting and near
+    lapsed = _by(events, "DisbursementExpired")
+    assert lapsed and all(e.actor_role is Role.SYSTEM for e in lapsed.values())
+    for d_id, expiry in lapsed.items():
+        assert expiry.timestamp >= ledger.disbursement(d_id).expires_at
+
+
+def test_the_same_seed_gives_the_same_history_with_its_fund(tmp_path):
+    from msafiri.bootstrap import build_system
+    from msafiri.settings import Settings
+
+    stories = []
+    for run in ("a", "b"):
+        system = build_system(Settings(database_url=f"sqlite:///{tmp_path / run}.db"))
+        populate_with_fund(system, ensure_demo_officers(system), 300, seed=4, workers=0)
+        stories.append(
+            [(e.originator_id, e.originator_version, e.timestamp) for e in _events(system)]
+        )
+        system.close()
+    assert stories[0] == stories[1]
+
+
+def test_the_demo_command_ends_its_history_before_today(settings, monkeypatch):
+    monkeypatch.setenv("MSAFIRI_DATABASE_URL", settings.database_url)
+    runner = CliRunner()
+    tomorrow = (datetime.now(tz=UTC) + timedelta(days=1)).date()
+    refused = runner.invoke(cli, ["demo", "--migrants", "5", "--today", str(tomorrow)])
+    assert refused.exit_code == 2 and "--today" in refused.output
+    assert "Traceback" not in refused.output

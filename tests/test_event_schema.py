@@ -26,12 +26,15 @@ class WelfareCallLogged(DomainEvent):
         return state
 
 
-def _stored(state: dict) -> StoredEvent:
-    return StoredEvent(
-        originator_id=uuid4(),
-        originator_version=1,
-        topic=f"{__name__}:WelfareCallLogged",
-        state=orjson.dumps(state),
+def _stored(system, state: dict) -> StoredEvent:
+    # As the store would have written it: sealed with its key.
+    return system.store.mapper.seal(
+        StoredEvent(
+            originator_id=uuid4(),
+            originator_version=1,
+            topic=f"{__name__}:WelfareCallLogged",
+            state=orjson.dumps(state),
+        )
     )
 
 
@@ -49,16 +52,16 @@ def _v1_state() -> dict:
 
 
 def test_an_old_event_shape_is_upcast_when_read(system):
-    event = system.store.mapper.to_domain_event(_stored(_v1_state()))
+    event = system.store.mapper.to_domain_event(_stored(system, _v1_state()))
     assert isinstance(event, WelfareCallLogged)
     assert event.minutes == 12
     # Written again, it is stored in the new shape with its version.
     stored = system.store.mapper.to_stored_event(event)
-    assert orjson.loads(stored.state)["_v"] == 2
+    assert orjson.loads(system.store.mapper.open(stored))["_v"] == 2
 
 
 def test_a_corrupt_stored_event_is_refused_on_read(system):
     state = _v1_state() | {"_v": 2, "minutes": "twelve"}
     state.pop("duration")
     with pytest.raises(ValidationError, match="minutes"):
-        system.store.mapper.to_domain_event(_stored(state))
+        system.store.mapper.to_domain_event(_stored(system, state))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from tui.cli.main import main
+from msafiri.cli.main import main
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -35,7 +36,12 @@ def test_balances_and_exports_of_the_demo_fund(demo_fund, capsys, tmp_path):
         r["credits_minor"] for r in rows.values()
     )
     target = tmp_path / "fund.beancount"
+    # An export names who made it (the access log): refused without an officer.
     code, _, err = run(capsys, "ledger", "export", "--output", str(target))
+    assert code == 2 and "acts as an officer" in err
+    auditor = ("--officer", "demo.auditor", "--role", "auditor")
+    code, _, err = run(capsys, *auditor, "ledger", "export", "--output", str(target),
+                       "--reason", "Quarterly audit")  # fmt: skip
     assert code == 0 and "wrote" in err
     assert "balance Assets:Bank:Operating" in target.read_text()
 
@@ -70,3 +76,55 @@ def test_refusals_are_one_line_naming_the_field_or_rule(demo_fund, capsys):
     first = run(capsys, *args, *amount)
     again = run(capsys, *args, *amount)
     assert first[0] == again[0] == 0 and json.loads(first[1]) == json.loads(again[1])
+
+
+def test_money_out_needs_a_second_officer_and_dates_are_bounded(demo_fund, capsys, tmp_path):
+    code, out, _ = run(capsys, "fund", "--help")
+    assert code == 0 and "approve-correction" in out and "reject-correction" in out
+    as_fund = ["--officer", "demo.fund", "--role", "fund_officer"]
+    legs = tmp_path / "correction.json"
+    legs.write_text(
+        json.dumps(
+            {
+                "legs": [
+                    {
+                        "account": "Equity:Corrections",
+                        "currency": "KES",
+                        "debit_minor": 100_000_000,
+                    },
+                    {
+                        "account": "Assets:Bank:Operating",
+                        "currency": "KES",
+                        "credit_minor": 100_000_000,
+                    },
+                ]
+            }
+        )
+    )
+    today = datetime.now(UTC).date().isoformat()
+    code, out, err = run(
+        capsys,
+        *as_fund,
+        "fund",
+        "post-correction",
+        "--input",
+        str(legs),
+        f"value_date={today}",
+        "reason=Bank charges booked twice.",
+        "--json",
+    )
+    proposed = json.loads(out)
+    assert code == 0 and proposed["status"] == "proposed", err
+    assert proposed["approvers_needed"] == 2
+    approve = ["fund", "approve-correction", f"proposal_id={proposed['proposal_id']}"]
+    code, _, err = run(capsys, *as_fund, *approve)
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert err.startswith("error: the officer who proposed a correction cannot approve it")
+    code, out, err = run(capsys, "--officer", "demo.fund2", "--role", "fund_officer", *approve)
+    assert code == 0 and "status=proposed" in out, err  # one more approver needed
+    grant = ["fund", "record-grant", "donor=IOM", "reference=IOM-9", "amount.currency=KES"]
+    code, _, err = run(
+        capsys, *as_fund, *grant, "amount.amount_minor=1000", "received_on=1990-01-01"
+    )
+    assert code == 1 and len(err.strip().splitlines()) == 1
+    assert "received_on 1990-01-01 is before the fund opened on" in err

@@ -47,6 +47,7 @@ def test_an_incident_is_followed_from_report_to_closure(system, officers):
             incident_id=incident_id,
             referred_to="host_labour_ministry",
             organisation="Ministry of Human Resources, Riyadh",
+            legal_basis="public_task",
         ),
     )
     request = ic.RequestAssistance(

@@ -76,14 +76,14 @@ def test_requester_never_approves_and_big_amounts_need_two_approvers(fund, offic
 
 
 def test_failed_eligibility_needs_a_humanitarian_exception_by_two(fund, officers):
-    # No membership: send_abroad gives one, so report on a second person without.
-    migrant_id, incident_id = incident_abroad(
-        fund, officers, national_id="29999999", passport_number="AK9999999"
-    )
-    other, other_incident = migrant_id, incident_id
-    d = request(fund, officers.attache, other, other_incident, 600_000, category="medical")
+    migrant_id, incident_id = incident_abroad(fund, officers)
+    request(fund, officers.attache, migrant_id, incident_id, 20_000, category="medical")
+    # A second open request of the same benefit for the same incident fails
+    # eligibility ("first payment"): kept on record, reserving nothing.
+    d = request(fund, officers.attache, migrant_id, incident_id, 60_000, category="medical")
+    assert bank(fund).available == 98_000_000
     with pytest.raises(LedgerRefusal, match="humanitarian exception"):
-        approve(fund, officers.fund, d)  # above the medical cap
+        approve(fund, officers.fund, d)
     with pytest.raises(InvalidCommand):
         c.ApproveDisbursement.parse(
             {"command_id": uuid4(), "disbursement_id": d, "humanitarian_exception": True}
@@ -91,8 +91,10 @@ def test_failed_eligibility_needs_a_humanitarian_exception_by_two(fund, officers
     reason = "Stranded after surgery; board guidance on destitute workers."
     first = approve(fund, officers.fund, d, humanitarian_exception=True, reason=reason)
     assert first["status"] == "requested" and first["approvers_needed"] == 2
+    assert bank(fund).available == 98_000_000
     second = approve(fund, officers.fund2, d, humanitarian_exception=True, reason=reason)
     assert second["status"] == "approved"
+    assert bank(fund).available == 92_000_000  # reserved when approved
 
 
 def test_roles_are_enforced_in_the_service_and_nothing_is_stored(fund, officers):
@@ -105,14 +107,22 @@ def test_roles_are_enforced_in_the_service_and_nothing_is_stored(fund, officers)
     assert events_count(fund) == before
 
 
+def reserve_900_000(fund, officers, migrant_id, incident_id) -> None:
+    """Three requests within their caps that reserve 900,000 of the 1,000,000."""
+    for shillings, category in (
+        (450_000, "remains_repatriation"),
+        (250_000, "medical"),
+        (200_000, "death_benefit"),
+    ):
+        request(fund, officers.attache, migrant_id, incident_id, shillings, category=category)
+
+
 def test_bank_never_goes_below_zero_with_reservations(fund, officers):
     migrant_id, incident_id = incident_abroad(fund, officers)
-    request(
-        fund, officers.attache, migrant_id, incident_id, 900_000, category="remains_repatriation"
-    )
+    reserve_900_000(fund, officers, migrant_id, incident_id)
     before = events_count(fund)
     with pytest.raises(InsufficientFunds, match="available"):
-        request(fund, officers.attache, migrant_id, incident_id, 200_000, category="repatriation")
+        request(fund, officers.attache, migrant_id, incident_id, 140_000, category="repatriation")
     assert bank(fund).available == 10_000_000
     # Only the refusal receipt was stored; no money moved.
     assert events_count(fund) == before + 1
@@ -136,12 +146,13 @@ def test_same_command_id_returns_the_first_result_and_never_pays_twice(fund, off
 
 def test_a_refused_command_id_stays_refused(fund, officers):
     migrant_id, incident_id = incident_abroad(fund, officers)
+    reserve_900_000(fund, officers, migrant_id, incident_id)
     command = c.RequestDisbursement(
         command_id=uuid4(),
         migrant_id=migrant_id,
         incident_id=incident_id,
         category="repatriation",
-        amount=kes(2_000_000),
+        amount=kes(140_000),
         payee="Kenya Airways",
     )
     with pytest.raises(InsufficientFunds):
@@ -197,7 +208,12 @@ def test_reversals_correct_history_without_editing_it(fund, officers):
     reverse = c.ReverseTransfer(
         command_id=uuid4(), transfer_id=contribution.command_id, reason="Posted twice."
     )
-    fund.ledger.reverse(officers.fund, reverse)
+    proposed = fund.ledger.reverse(officers.fund, reverse)
+    # Money back out of the bank: proposed, posted once another officer approves.
+    assert proposed["status"] == "proposed" and account(fund, CONTRIBUTIONS).posted == 300_000
+    fund.ledger.approve_correction(
+        officers.fund2, c.ApproveCorrection(command_id=uuid4(), proposal_id=reverse.command_id)
+    )
     assert account(fund, CONTRIBUTIONS).posted == 0
     with pytest.raises(LedgerRefusal, match="already reversed"):
         fund.ledger.reverse(officers.fund, reverse.model_copy(update={"command_id": uuid4()}))
@@ -240,7 +256,7 @@ def test_a_transfer_with_legs_in_two_currencies_is_refused(system, officers):
         {"account": "Equity:Corrections", "currency": "USD", "credit_minor": 100},
     ]
     command = c.PostCorrection.parse(
-        {"command_id": uuid4(), "legs": legs, "value_date": days_ago(1), "reason": "test"}
+        {"command_id": uuid4(), "legs": legs, "value_date": days_ago(0), "reason": "test"}
     )
     with pytest.raises(LedgerRefusal, match="two currencies"):
         system.ledger.post_correction(officers.fund, command)

@@ -16,10 +16,10 @@ from ledger import commands as c
 from ledger import events as e
 from ledger.chart import BANK
 from ledger.vocabulary import BenefitCategory
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings
 from tests.fund_helpers import incident_abroad, open_fund, request
 from tests.test_ledger_properties import reference_balances
-from tui.bootstrap import build_system
-from tui.settings import Settings
 
 WORKERS = 4
 

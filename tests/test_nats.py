@@ -32,10 +32,10 @@ from integration.position import PositionStore, publisher_name
 from integration.publisher import Publisher, StreamMissing, publisher_status
 from integration.schemas import stale
 from integration.stream import ensure_stream
+from msafiri.bootstrap import build_system
+from msafiri.demo.officers import ensure_demo_officers
+from msafiri.demo.population import populate
 from tests import nats_server
-from tui.bootstrap import build_system
-from tui.demo.officers import ensure_demo_officers
-from tui.demo.population import populate
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -140,11 +140,10 @@ def assert_exactly_once_in_log_order(system, messages) -> None:
 
 
 def demo_run(system, migrants: int = 50, seed: int = 7) -> None:
-    from ledger.demo import populate_fund
+    from msafiri.demo.population import populate_with_fund
 
     actors = ensure_demo_officers(system)
-    rng = populate(system.store, actors, migrants, seed, workers=0)
-    populate_fund(system, rng, actors, progress=lambda n: None)
+    populate_with_fund(system, actors, migrants, seed, workers=0)
     system.fund_process.run_once()
 
 
@@ -169,7 +168,8 @@ def test_demo_run_arrives_exactly_once_in_log_order(nats_system, nats_settings):
     messages = read_stream(nats_settings)
     assert_exactly_once_in_log_order(nats_system, messages)
     contexts = {subject.split(".")[1] for subject, _, _ in messages}
-    assert contexts == {"officers", "cases", "incidents", "fund"}
+    # The demo's contracts name registered employers and agencies (issue 16).
+    assert contexts == {"officers", "cases", "incidents", "fund", "employers"}
 
     # Every payload is a valid envelope whose data matches its event's public schema.
     classes = {cls.__name__: cls for cls in all_event_classes()}
@@ -227,13 +227,14 @@ def _cli_env(settings) -> dict[str, str]:
         MSAFIRI_NATS_URL=settings.nats_url or "",
         MSAFIRI_NATS_STREAM=settings.nats_stream,
         MSAFIRI_NATS_SUBJECT_PREFIX=settings.nats_subject_prefix,
+        MSAFIRI_KEY_FILE=str(settings.key_file),
     )
     return env
 
 
 def start_publisher(settings, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tui.cli.main", "nats", "publish", "--json", *args],
+        [sys.executable, "-m", "msafiri.cli.main", "nats", "publish", "--json", *args],
         cwd=ROOT,
         env=_cli_env(settings),
         stdout=subprocess.PIPE,
@@ -427,7 +428,8 @@ def _closed_port_url() -> str:
 
 
 @SQLITE_ONLY
-def test_wrong_url_is_reported_in_one_line_quickly(settings):
+def test_wrong_url_is_reported_in_one_line_quickly(settings, system):
+    # `system`: the database exists (a missing SQLite file is refused first).
     bad = settings.model_copy(update={"nats_url": _closed_port_url()})
     with pytest.raises(NatsUnavailable, match="cannot connect to NATS at "):
         asyncio.run(connect(bad))
@@ -435,7 +437,7 @@ def test_wrong_url_is_reported_in_one_line_quickly(settings):
     # of retries (the timeout below would fail the test).
     for command in (["publish"], ["setup"], ["status"]):
         result = subprocess.run(
-            [sys.executable, "-m", "tui.cli.main", "nats", *command],
+            [sys.executable, "-m", "msafiri.cli.main", "nats", *command],
             cwd=ROOT, env=_cli_env(bad), capture_output=True, text=True, timeout=30,
         )  # fmt: skip
         assert result.returncode == 1, result.stderr
@@ -449,7 +451,7 @@ def test_without_a_nats_url_nothing_touches_nats(settings):
     assert subscribe_changes(settings, lambda change: None) is None
     probe = (
         "import sys\n"
-        "from tui.cli.main import main\n"
+        "from msafiri.cli.main import main\n"
         "try:\n"
         "    main(['officer', 'list'])\n"
         "except SystemExit:\n"
@@ -464,7 +466,7 @@ def test_without_a_nats_url_nothing_touches_nats(settings):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli.main", "nats", "publish"],
+        [sys.executable, "-m", "msafiri.cli.main", "nats", "publish"],
         cwd=ROOT, env=_cli_env(settings), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode == 1
@@ -481,7 +483,7 @@ def test_status_shows_position_and_lag(nats_system, nats_settings):
 
     def status():
         result = subprocess.run(
-            [sys.executable, "-m", "tui.cli.main", "nats", "status", "--json"],
+            [sys.executable, "-m", "msafiri.cli.main", "nats", "status", "--json"],
             cwd=ROOT, env=_cli_env(nats_settings), capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr

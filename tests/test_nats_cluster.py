@@ -18,6 +18,9 @@ import time
 import pytest
 
 from integration.connection import connect
+from msafiri.bootstrap import build_system
+from msafiri.demo.officers import ensure_demo_officers
+from msafiri.demo.population import populate
 from tests import nats_server
 from tests.test_nats import (
     SQLITE_ONLY,
@@ -28,9 +31,6 @@ from tests.test_nats import (
     start_publisher,
     wait_for_position,
 )
-from tui.bootstrap import build_system
-from tui.demo.officers import ensure_demo_officers
-from tui.demo.population import populate
 
 pytestmark = pytest.mark.slow
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings, parse_database_url
 from projections.readmodels import ReadModels
 from projections.schema import upgrade
 from tests import pg_server
 from tests.test_projections_support import assert_same, dump, write_in_chunks
-from tui.bootstrap import build_system
-from tui.settings import Settings, parse_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,10 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = """
 import sys
 from projections.readmodels import ReadModels
-from tui.settings import Settings, parse_database_url
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings
 url, mode = sys.argv[1], sys.argv[2]
 settings = Settings(database_url=url, projection_batch_size=40)
-models = ReadModels(settings, parse_database_url(url))
+system = build_system(settings)  # the event store opens the sealed events
+models = ReadModels(settings, system.database, system.store)
 models.runner  # connect first, then say so
 print("ready", flush=True)
 models.rebuild() if mode == "rebuild" else models.catch_up()

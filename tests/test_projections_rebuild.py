@@ -28,9 +28,12 @@ ROOT = Path(__file__).resolve().parent.parent
 KILLED_WORKER = """
 import os, signal, sys
 from projections.readmodels import ReadModels
-from tui.settings import Settings, parse_database_url
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings
 url, until = sys.argv[1], int(sys.argv[2])
-models = ReadModels(Settings(database_url=url, projection_batch_size=40), parse_database_url(url))
+settings = Settings(database_url=url, projection_batch_size=40)
+system = build_system(settings)  # the event store opens the sealed events
+models = ReadModels(settings, system.database, system.store)
 models.runner.reset(*models.names)
 models.runner.run_once(until=until)
 os.kill(os.getpid(), signal.SIGKILL)

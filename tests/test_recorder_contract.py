@@ -16,9 +16,9 @@ from eventsourcing.tests.persistence import (
 )
 
 from domain.persistence import EventStore
+from msafiri.bootstrap import eventsourcing_env
+from msafiri.settings import Settings, parse_database_url
 from tests import pg_server
-from tui.bootstrap import eventsourcing_env
-from tui.settings import Settings, parse_database_url
 
 
 @functools.cache

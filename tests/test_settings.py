@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
 import time
@@ -9,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.bootstrap import DatabaseUnavailable, build_system
-from tui.settings import ConfigurationError, Settings, default_database_url, parse_database_url
+from msafiri.bootstrap import DatabaseUnavailable, build_system
+from msafiri.settings import ConfigurationError, Settings, default_database_url, parse_database_url
 
 
 def test_with_nothing_set_events_go_to_a_sqlite_file_in_the_user_data_dir(monkeypatch, tmp_path):
@@ -60,7 +62,7 @@ def test_the_cli_reports_a_bad_url_in_one_line_without_a_traceback(tmp_path):
         [
             sys.executable,
             "-m",
-            "tui.cli.main",
+            "msafiri.cli.main",
             "case",
             "show",
             "00000000-0000-4000-8000-000000000000",
@@ -74,3 +76,53 @@ def test_the_cli_reports_a_bad_url_in_one_line_without_a_traceback(tmp_path):
     assert result.stderr.startswith("error: cannot connect to PostgreSQL")
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_read_only_sqlite_file_is_opened_read_only(tmp_path):
+    path = tmp_path / "x.db"
+    database = parse_database_url(f"sqlite:///{path}")
+    assert database.sqlite_target() == str(path)  # writable: the plain path
+    read_only = dataclasses.replace(database, read_only=True)
+    # No writer has a write-ahead log open: nothing can change under us.
+    assert read_only.sqlite_target() == f"file:{path}?immutable=1"
+    path.with_name("x.db-wal").write_bytes(b"")
+    # A writer is at work: read its log, through SQLite's locks.
+    assert read_only.sqlite_target() == f"file:{path}?mode=ro"
+
+
+def test_a_database_that_does_not_exist_is_created_only_when_asked(tmp_path):
+    missing = tmp_path / "typo" / "msafiri.db"
+    settings = Settings(database_url=f"sqlite:///{missing}")
+    with pytest.raises(DatabaseUnavailable, match=r"no Msafiri database at .*msafiri demo"):
+        build_system(settings, create=False)
+    assert not missing.parent.exists()
+    build_system(settings).close()  # the library API (tests, demo) creates it
+    assert missing.exists()
+    build_system(settings, create=False).close()
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "problem"),
+    [
+        (None, 0o600, "does not exist"),
+        ("not a key", 0o600, "holds no private key in PEM"),
+        ("KEY", 0o640, "may be read by other users (mode 640)"),
+    ],
+)
+def test_the_signing_key_is_checked_before_anything_is_written(tmp_path, content, mode, problem):
+    from projections.audit import signing
+
+    key = tmp_path / "audit.pem"
+    if content == "KEY":
+        signing.generate_key(key)
+    elif content is not None:
+        key.write_text(content)
+    if key.exists():
+        key.chmod(mode)
+    database = tmp_path / "msafiri.db"
+    settings = Settings(database_url=f"sqlite:///{database}", audit_signing_key_file=key)
+    with pytest.raises(
+        ConfigurationError, match=rf"MSAFIRI_AUDIT_SIGNING_KEY_FILE: .*{re.escape(problem)}"
+    ):
+        build_system(settings)
+    assert not database.exists()

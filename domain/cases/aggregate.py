@@ -11,6 +11,7 @@ from datetime import date, datetime
 from uuid import UUID
 
 from domain.cases import commands as c
+from domain.cases import consent as cs
 from domain.cases import events as e
 from domain.cases.vocabulary import ABROAD, HOME_AFTER_RETURN, Stage
 from domain.commands import at_noon_utc
@@ -45,6 +46,11 @@ class Migrant(Aggregate):
         self.certifications: list[tuple[str, str, str]] = []
         self.referrals: dict[UUID, object] = {}
         self.assigned_officer_id: UUID | None = None
+        # (scope, provider key) -> True given, False withdrawn (consent.py).
+        self.consents: dict[tuple[cs.ConsentScope, str], bool] = {}
+        self.erasure_requested_by: UUID | None = None
+        self.erasure_legal_basis = ""
+        self.erased = False
 
     # -- creation -------------------------------------------------------------
 
@@ -86,8 +92,41 @@ class Migrant(Aggregate):
 
     def register_contract(self, actor: Actor, cmd: c.RegisterContract) -> None:
         self.check_stage("register an employment contract", Stage.PRE_DEPARTURE)
-        contract = e.Contract(**cmd.model_dump(exclude={"migrant_id", "expected_version"}))
+        fields = cmd.model_dump(exclude={"migrant_id", "expected_version", "justification"})
+        contract = e.Contract(**fields)
         self.trigger(e.ContractRegistered, actor, contract=contract)
+
+    def justify_contract_warnings(
+        self,
+        actor: Actor,
+        step: str,
+        warnings: list[str],
+        justification: str,
+        employer_id: UUID | None,
+        agency_id: UUID | None,
+    ) -> None:
+        self.trigger(
+            e.ContractWarningJustified,
+            actor,
+            step=step,
+            warnings=tuple(warnings),
+            justification=justification,
+            employer_id=employer_id,
+            agency_id=agency_id,
+        )
+
+    def link_contract_parties(self, actor: Actor, cmd: c.LinkContractParties) -> None:
+        if self.contract is None:
+            raise IllegalTransition(f"{self.case_number} has no contract to link")
+        for name, value in (("employer_id", cmd.employer_id), ("agency_id", cmd.agency_id)):
+            held = getattr(self.contract, name)
+            if value is not None and held is not None:
+                raise IllegalTransition(
+                    f"the contract of {self.case_number} is already linked ({name} {held})"
+                )
+        self.trigger(
+            e.ContractPartiesLinked, actor, employer_id=cmd.employer_id, agency_id=cmd.agency_id
+        )
 
     def start_membership(self, actor: Actor, cmd: c.StartMembership) -> None:
         self.check_stage("start a welfare-fund membership", Stage.PRE_DEPARTURE, *ABROAD)
@@ -128,6 +167,7 @@ class Migrant(Aggregate):
             at_noon_utc(cmd.changed_on),
             previous_employer=self.contract.employer_name,
             employer_name=cmd.employer_name,
+            employer_id=cmd.employer_id,
             reason=cmd.reason,
         )
 
@@ -215,6 +255,7 @@ class Migrant(Aggregate):
         self.check_stage("make a referral", *HOME_AFTER_RETURN)
         if cmd.referral_id in self.referrals:
             raise IllegalTransition(f"referral {cmd.referral_id} already exists")
+        self.check_may_share_with(cmd.partner, cmd.legal_basis)
         self.trigger(
             e.ReferralMade,
             actor,
@@ -223,6 +264,7 @@ class Migrant(Aggregate):
             service=cmd.service,
             partner=cmd.partner,
             notes=cmd.notes,
+            legal_basis=cmd.legal_basis,
         )
 
     def record_referral_outcome(self, actor: Actor, cmd: c.RecordReferralOutcome) -> None:
@@ -278,7 +320,90 @@ class Migrant(Aggregate):
     def assign_officer(self, actor: Actor, cmd: c.AssignCaseOfficer) -> None:
         self.trigger(e.CaseOfficerAssigned, actor, officer_id=cmd.officer_id)
 
+    # -- consent --------------------------------------------------------------
+
+    def record_consent(self, actor: Actor, cmd: cs.RecordConsent) -> None:
+        if self.consents.get((cmd.scope, cs.provider_key(cmd.provider))) is True:
+            raise IllegalTransition(f"{self.case_number} already holds this consent")
+        self.trigger(
+            cs.ConsentRecorded,
+            actor,
+            at_noon_utc(cmd.given_on),
+            scope=cmd.scope,
+            provider=cmd.provider,
+        )
+
+    def withdraw_consent(self, actor: Actor, cmd: cs.WithdrawConsent) -> None:
+        held = self.consents.get((cmd.scope, cs.provider_key(cmd.provider)))
+        # Partner sharing holds until withdrawn, so it can be withdrawn
+        # without having been recorded; the other scopes only once given.
+        given = held is True or (held is None and cmd.scope is cs.ConsentScope.PARTNER_SHARING)
+        if not given:
+            what = f" to {cmd.provider}" if cmd.provider else ""
+            raise IllegalTransition(
+                f"{self.case_number} holds no {cmd.scope.value.replace('_', ' ')} "
+                f"consent{what} to withdraw"
+            )
+        self.trigger(
+            cs.ConsentWithdrawn,
+            actor,
+            at_noon_utc(cmd.withdrawn_on),
+            scope=cmd.scope,
+            provider=cmd.provider,
+        )
+
+    def has_consent(self, scope: cs.ConsentScope, provider: str | None = None) -> bool:
+        return self.consents.get((scope, cs.provider_key(provider))) is True
+
+    @property
+    def shares_with_partners(self) -> bool:
+        return self.consents.get((cs.ConsentScope.PARTNER_SHARING, "")) is not False
+
+    def check_may_share_with(self, provider: str, legal_basis: cs.LegalBasis | None) -> None:
+        """A referral shares the case with its provider: it needs the migrant's
+        consent to that provider, or a lawful basis to go without it."""
+        if legal_basis is None and not self.has_consent(cs.ConsentScope.REFERRAL_SHARING, provider):
+            bases = ", ".join(b.value for b in cs.LegalBasis)
+            raise IllegalTransition(
+                f"{self.case_number} has no consent to share with {provider}: record the "
+                f"migrant's consent first, or give the legal_basis ({bases})"
+            )
+
+    # -- erasure (a data-protection officer asks, a second one approves) -------
+
+    def request_erasure(self, actor: Actor, cmd: c.RequestErasure) -> None:
+        self.check_not_erased()
+        if self.erasure_requested_by is not None:
+            raise IllegalTransition(
+                f"erasure of {self.case_number} is already requested; "
+                "a second data-protection officer approves it"
+            )
+        self.trigger(e.ErasureRequested, actor, legal_basis=cmd.legal_basis)
+
+    def approve_erasure(self, actor: Actor, cmd: c.ApproveErasure) -> None:
+        self.check_not_erased()
+        if self.erasure_requested_by is None:
+            raise IllegalTransition(f"no erasure of {self.case_number} is requested")
+        if self.erasure_requested_by == actor.officer_id:
+            raise IllegalTransition(
+                f"you requested the erasure of {self.case_number}: a different "
+                "data-protection officer must approve it"
+            )
+        self.trigger(
+            e.PersonalDataErased,
+            actor,
+            legal_basis=self.erasure_legal_basis,
+            requested_by=self.erasure_requested_by,
+        )
+
     # -- guards ---------------------------------------------------------------
+
+    def check_not_erased(self) -> None:
+        if self.erased:
+            raise IllegalTransition(
+                f"the personal data of {self.case_number} was erased: "
+                "nothing more is recorded on this case"
+            )
 
     def has_departed_in_this_cycle(self) -> bool:
         return self.departed_at is not None

@@ -73,6 +73,7 @@ class Incident(Aggregate):
             referred_to=cmd.referred_to,
             organisation=cmd.organisation,
             notes=cmd.notes,
+            legal_basis=cmd.legal_basis,
         )
 
     def request_assistance(self, actor: Actor, cmd: c.RequestAssistance) -> None:

@@ -5,7 +5,9 @@ from uuid import UUID, uuid4
 
 from pydantic import Field, model_validator
 
+from domain.cases.consent import LegalBasis
 from domain.commands import Command, LongText, Reason, Text
+from domain.fields import Amount, Counter, Instant
 from domain.incidents.vocabulary import (
     MONEY_ASSISTANCE,
     AssistanceKind,
@@ -15,17 +17,19 @@ from domain.incidents.vocabulary import (
     ReporterChannel,
     Severity,
 )
-from domain.values import CountryCode, Money, UtcDatetime, utcnow
+from domain.values import CountryCode, utcnow
 
 
 class ReportIncident(Command):
+    """Report an incident abroad: category, severity, when it happened and what was told."""
+
     migrant_id: UUID
     incident_id: UUID = Field(default_factory=uuid4)
     category: IncidentCategory
     gbv_subtype: GbvSubtype | None = None
     severity: Severity
-    occurred_at: UtcDatetime
-    reported_at: UtcDatetime = Field(default_factory=utcnow)
+    occurred_at: Instant
+    reported_at: Instant = Field(default_factory=utcnow)
     channel: ReporterChannel
     country: CountryCode | None = Field(
         default=None, description="Where it happened; defaults to the contract's destination"
@@ -48,24 +52,34 @@ class ReportIncident(Command):
 
 class IncidentCommand(Command):
     incident_id: UUID
-    expected_version: int | None = Field(default=None, ge=1)
+    expected_version: Counter | None = Field(default=None, ge=1)
 
 
 class AssessIncident(IncidentCommand):
+    """Assess a reported incident: its severity and the officer's notes."""
+
     severity: Severity
     notes: LongText
 
 
 class ReferIncident(IncidentCommand):
+    """Refer an incident to a service provider (shelter, legal aid, police, health)."""
+
     referred_to: ReferralTarget
     organisation: Text
     notes: LongText = ""
+    # Without the migrant's consent to share with the organisation: why it
+    # may go ahead anyway (often vital interests, for a shelter or hospital).
+    legal_basis: LegalBasis | None = None
 
 
 class RequestAssistance(IncidentCommand):
+    """Ask the welfare fund for emergency assistance for an incident (repatriation, shelter,
+    legal aid, ...)."""
+
     request_id: UUID = Field(default_factory=uuid4)
     kind: AssistanceKind
-    estimate: Money | None = None
+    estimate: Amount | None = None
     payee: Text | None = None
     justification: Reason
 
@@ -80,17 +94,25 @@ class RequestAssistance(IncidentCommand):
 
 
 class RecordAssistanceProvided(IncidentCommand):
+    """Record that requested assistance was provided."""
+
     request_id: UUID
     notes: LongText = ""
 
 
 class AddIncidentNote(IncidentCommand):
+    """Add a follow-up note to an incident."""
+
     note: Text
 
 
 class ResolveIncident(IncidentCommand):
+    """Resolve an incident, stating the outcome."""
+
     outcome: Reason
 
 
 class CloseIncident(IncidentCommand):
+    """Close an incident, with the reason."""
+
     reason: Reason

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
+from domain.cases.consent import LegalBasis
 from domain.incidents.vocabulary import (
     AssistanceKind,
     GbvSubtype,
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
 
 
 class IncidentReported(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("description",)
+    data_subject_field: ClassVar[str | None] = "migrant_id"
+
     # occurred_at (inherited) is when it happened; reported_at when it was
     # told to the attaché; timestamp when it was typed into Msafiri.
     migrant_id: UUID
@@ -46,6 +50,8 @@ class IncidentReported(DomainEvent):
 
 
 class IncidentAssessed(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("notes",)
+
     severity: Severity
     notes: str
 
@@ -56,9 +62,21 @@ class IncidentAssessed(DomainEvent):
 
 
 class IncidentReferred(DomainEvent):
+    """legal_basis: set when the migrant had not consented to sharing with
+    the organisation (v2; v1 referrals predate the consent rule)."""
+
+    class_version = 2
+    personal: ClassVar[tuple[str, ...]] = ("notes",)
+
     referred_to: ReferralTarget
     organisation: str
     notes: str
+    legal_basis: LegalBasis | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> dict:
+        state["legal_basis"] = None
+        return state
 
     def apply(self, incident: Incident) -> None:
         incident.status = IncidentStatus.REFERRED
@@ -67,6 +85,8 @@ class IncidentReferred(DomainEvent):
 class AssistanceRequested(DomainEvent):
     """What the fund will be asked to pay: the fund's process turns it into a
     pending disbursement."""
+
+    personal: ClassVar[tuple[str, ...]] = ("payee", "justification")
 
     request_id: UUID
     migrant_id: UUID
@@ -80,6 +100,8 @@ class AssistanceRequested(DomainEvent):
 
 
 class AssistanceProvided(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("notes",)
+
     request_id: UUID
     notes: str
 
@@ -103,6 +125,8 @@ class AssistancePaid(DomainEvent):
 class AssistanceDeclined(DomainEvent):
     """Recorded on the incident by the fund's process: rejected or expired."""
 
+    personal: ClassVar[tuple[str, ...]] = ("reason",)
+
     request_id: UUID
     outcome: str
     reason: str
@@ -112,10 +136,14 @@ class AssistanceDeclined(DomainEvent):
 
 
 class IncidentNoteAdded(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("note",)
+
     note: str
 
 
 class IncidentResolved(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("outcome",)
+
     outcome: str
 
     def apply(self, incident: Incident) -> None:
@@ -123,6 +151,8 @@ class IncidentResolved(DomainEvent):
 
 
 class IncidentClosed(DomainEvent):
+    personal: ClassVar[tuple[str, ...]] = ("reason",)
+
     reason: str
 
     def apply(self, incident: Incident) -> None:

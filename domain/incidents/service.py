@@ -35,6 +35,7 @@ class IncidentService:
     def report(self, actor: Actor, command: c.ReportIncident) -> UUID:
         self._authz.require(actor, "report incidents", *ATTACHE)
         migrant = self._store.get(command.migrant_id, "case")
+        migrant.check_not_erased()
         incident = Incident.report(actor, migrant, command)
         try:
             self._store.save_all(incident)
@@ -49,6 +50,12 @@ class IncidentService:
         if command.expected_version is not None and incident.version != command.expected_version:
             raise ConcurrentUpdate("the incident changed since you opened it; reload and retry")
         handler(incident, actor, command)
+        if isinstance(command, c.ReferIncident):
+            # A referral shares the migrant's case: their consent rules it
+            # (checked after the incident's own guards, whose refusals say
+            # more; a refusal here drops the pending event unsaved).
+            migrant = self._store.get(incident.migrant_id, "case")
+            migrant.check_may_share_with(command.organisation, command.legal_basis)
         self._store.save_all(incident)
         return incident
 

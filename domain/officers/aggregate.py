@@ -18,6 +18,9 @@ class Officer(Aggregate):
         self.roles: set[Role] = set()
         self.active = True
         self.password_hash: str | None = None
+        # Set by an administrator's reset: the officer must choose a new
+        # password before anything else.
+        self.must_change_password = False
 
     def holds(self, role: Role) -> bool:
         return self.active and role in self.roles
@@ -40,6 +43,12 @@ class Officer(Aggregate):
     def set_password_hash(self, actor: Actor, password_hash: str) -> None:
         self.check_is_active()
         self.trigger(PasswordSet, actor, password_hash=password_hash)
+
+    def reset_password(self, actor: Actor, password_hash: str) -> None:
+        """An administrator sets someone else's password: a temporary one,
+        changed by its officer at the next sign-in."""
+        self.check_is_active()
+        self.trigger(PasswordReset, actor, password_hash=password_hash)
 
     def check_is_active(self) -> None:
         if not self.active:
@@ -92,6 +101,17 @@ class PasswordSet(DomainEvent):
 
     def apply(self, officer: Officer) -> None:
         officer.password_hash = self.password_hash
+        officer.must_change_password = False
+
+
+class PasswordReset(DomainEvent):
+    # An administrator's reset: the hash of a temporary password that its
+    # officer must change at the next sign-in.
+    password_hash: str
+
+    def apply(self, officer: Officer) -> None:
+        officer.password_hash = self.password_hash
+        officer.must_change_password = True
 
 
 class Installation(Aggregate):

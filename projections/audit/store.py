@@ -9,13 +9,17 @@ reads settings.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from projections.audit.chain import GENESIS, ChainLink, StoredRow, extend
+from projections.audit.authenticity import forgery
+from projections.audit.chain import GENESIS, ChainLink, Finding, StoredRow, extend
+
+log = logging.getLogger(__name__)
 
 EVENT_TABLES = {
     "sqlite": ("stored_events", "rowid"),
@@ -37,6 +41,7 @@ class AuditStore:
         checkpoint_every: timedelta | None = None,
         sign: Callable[[dict[str, Any]], str] | None = None,
         checkpoint_file: Path | None = None,
+        authenticate: Callable[[StoredRow], str | None] | None = None,
     ):
         self._connect = connect
         self.backend = backend
@@ -48,6 +53,10 @@ class AuditStore:
         self.checkpoint_file = checkpoint_file
         self.events_table, self.position_column = EVENT_TABLES[backend]
         self.mark = "?" if backend == "sqlite" else "%s"
+        # Rows that fail it are never chained (projections/audit/authenticity.py):
+        # the chain stops before the first, kept in `refused`.
+        self.authenticate = authenticate
+        self.refused: Finding | None = None
 
     def connect(self) -> Any:
         return self._connect()
@@ -156,6 +165,25 @@ class AuditStore:
             conn.close()
         return None if row is None else _chain_link(row)
 
+    def links_at(self, positions: list[int]) -> dict[int, ChainLink]:
+        """The chain's links at these positions (absent: no link there), in
+        pages of one query each."""
+        found: dict[int, ChainLink] = {}
+        wanted = sorted(set(positions))
+        conn = self.connect()
+        try:
+            for start in range(0, len(wanted), 500):
+                page = wanted[start : start + 500]
+                marks = ", ".join(self.mark for _ in page)
+                for row in conn.execute(
+                    f"SELECT {CHAIN_COLUMNS} FROM {CHAIN_TABLE} WHERE position IN ({marks})",
+                    tuple(page),
+                ).fetchall():
+                    found[int(row[0])] = _chain_link(row)
+        finally:
+            conn.close()
+        return found
+
     def record_checkpoint(self) -> dict[str, Any]:
         """Keep the head (position, hash, time, and a signature when a signing
         key is configured) in the checkpoints table, append it to the
@@ -186,16 +214,25 @@ class AuditStore:
                         record.get("signature"),
                     ),
                 )
-            else:
+            elif kept[1] or "signature" not in record:
                 # The chain has not moved: the checkpoint already kept stands.
                 record["taken_at"] = kept[0]
                 record.pop("signature", None)
                 if kept[1]:
                     record["signature"] = kept[1]
+            else:
+                # Kept unsigned (before a signing key was configured): sign
+                # it now, as of now, rather than hand back the unsigned one.
+                conn.execute(
+                    f"UPDATE rm_audit_checkpoints SET taken_at = {m}, signature = {m} "
+                    f"WHERE position = {m}",
+                    (record["taken_at"], record["signature"], head.position),
+                )
             conn.execute("COMMIT") if self.backend == "sqlite" else conn.commit()
         finally:
             conn.close()
-        if kept is None and self.checkpoint_file is not None:
+        written = kept is None or (not kept[1] and "signature" in record)
+        if written and self.checkpoint_file is not None:
             with self.checkpoint_file.open("a") as file:
                 file.write(json.dumps(record, sort_keys=True) + "\n")
         return record
@@ -289,8 +326,11 @@ class AuditStore:
                 self._begin_alone(conn)
                 head = self.head(conn)
                 previous, after = (head.link, head.position) if head else (GENESIS, 0)
-                rows = []
+                rows, refused = [], False
                 for row in self.rows(after=after, conn=conn):
+                    if self._refuse(row):
+                        refused = True
+                        break
                     rows.append(row)
                     if len(rows) >= batch:
                         break
@@ -308,8 +348,20 @@ class AuditStore:
                 else:
                     conn.commit()
                 added += len(links)
+                if refused:
+                    return added
         finally:
             conn.close()
+
+    def _refuse(self, row: StoredRow) -> bool:
+        """Whether `row` fails authentication (then kept in `refused`)."""
+        if self.authenticate is None or (reason := self.authenticate(row)) is None:
+            return False
+        refused = forgery(row, reason)
+        if self.refused != refused:
+            log.error("audit chain: not chaining %s", refused)
+        self.refused = refused
+        return True
 
 
 def _uuid(value: Any) -> UUID:

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from domain.officers.commands import SetPassword
+from msafiri.bootstrap import System, build_system
+from msafiri.settings import Settings
 from tests.conftest import Officers
 from tui.app.app import MsafiriApp
-from tui.bootstrap import System, build_system
-from tui.settings import Settings
 
 PASSWORD = "correct horse battery"
 SIZE = (120, 40)
@@ -62,7 +62,10 @@ def officers(system) -> Officers:
     people = Officers(system)
     for username in USERNAMES:
         system.officers.set_password(
-            people.admin, SetPassword(username=username, password=PASSWORD)
+            # Each sets their own: an administrator's reset would make them
+            # change it at their first sign-in.
+            getattr(people, username),
+            SetPassword(username=username, password=PASSWORD),
         )
     return people
 
@@ -80,12 +83,19 @@ async def settle(pilot) -> None:
 
 
 def fill(screen, **values) -> None:
-    """Type values into a command form: text into inputs, choices into selects."""
+    """Type values into a command form: text into inputs, choices into selects.
+    Money is a dict: {"amount": "1,200.50", "currency": "KES"} as a person types
+    it, or {"amount_minor": 120050, "currency": "KES"} typed as its major units."""
     from textual.widgets import Checkbox, Select, TextArea
+
+    from domain.amounts import minor_to_major_text
 
     for name, value in values.items():
         if isinstance(value, dict):  # money
-            screen.query_one(f"#f-{name}-amount").value = str(value["amount_minor"])
+            amount = value.get("amount")
+            if amount is None:
+                amount = minor_to_major_text(value["amount_minor"], value["currency"])
+            screen.query_one(f"#f-{name}-amount").value = amount
             screen.query_one(f"#f-{name}-currency").value = value["currency"]
             continue
         widget = screen.query_one(f"#f-{name}")
@@ -120,3 +130,8 @@ async def sign_in(pilot, username: str, password: str = PASSWORD) -> None:
     screen.query_one("#password").value = password
     await pilot.click("#sign-in")
     await settle(pilot)
+
+
+def cells(table, index: int) -> list[str]:
+    """What a person reads in a table row (cells from data are rich Text)."""
+    return [str(cell) for cell in table.get_row_at(index)]

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from textual.widgets import Select, TextArea
 
 from domain.cases import commands as c
+from domain.cases.consent import RecordConsent
 from domain.incidents import commands as ic
 from tests import factories
 from tests.tui.conftest import fill, settle, signed_in
@@ -34,6 +35,13 @@ def returned_with_referrals(system, officers) -> tuple[UUID, UUID, UUID]:
         ("sacco_membership", "Kakamega Returnees SACCO"),
         ("job_placement", "Kazi Connect Agency"),
     ):
+        consent = RecordConsent(
+            migrant_id=migrant_id,
+            scope="referral_sharing",
+            provider=partner,
+            given_on=factories.days_ago(9),
+        )
+        system.cases.execute(officers.reintegrator, consent)
         referral = c.MakeReferral(
             migrant_id=migrant_id,
             service=service,
@@ -125,7 +133,7 @@ async def test_assistance_provided_names_a_request_picked_from_the_open_ones(sys
         await settle(pilot)
         assert isinstance(app.screen, FormScreen)
         picker = app.screen.query_one("#f-request_id", Select)
-        options = dict((value, label) for label, value in picker._options if value != Select.NULL)
+        options = {value: str(label) for label, value in picker._options if value != Select.NULL}
         assert set(options) == {str(counselling), str(shelter)}
         assert options[str(shelter)].startswith("shelter · 12,000.00 KES to Kings Faisal Hospital")
         # Two to choose from: none is chosen for the officer, and saving

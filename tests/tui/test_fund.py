@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Static
 
+from domain.viewer import NOBODY
 from tests import fund_helpers
 from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in, signed_in
 from tui.app.catalogue import BY_KEY
@@ -68,7 +69,7 @@ async def test_attache_requests_repatriation_and_fund_officer_pays_it(system, of
         await settle(pilot)
         await settle(pilot)
         assert app.screen.payments == []
-        paid = app.read_side.queries.get_disbursement(row.disbursement_id)
+        paid = app.read_side.queries.get_disbursement(row.disbursement_id, viewer=NOBODY)
         assert paid.status == "paid" and paid.payment_reference == "EFT-2026-0042"
 
 
@@ -92,7 +93,7 @@ async def test_the_requester_cannot_approve_their_own_request(system, officers):
         # A correction would be a new command, not a replay of the refusal.
         assert app.screen.query_one("CommandForm").fixed["command_id"] != first_id
         # Only the refusal's receipt was stored, no approval.
-        row = app.read_side.queries.approval_queue().rows[0]
+        row = app.read_side.queries.approval_queue(viewer=NOBODY).rows[0]
         assert row.approvals_given == 0
         assert system.store.recorder.max_notification_id() <= head + 1
 

@@ -35,7 +35,7 @@ async def test_auditor_steps_through_the_fund_and_one_account(system, officers):
         steps = replay.query_one("#steps", DataTable)
         assert steps.row_count == len(book_events)
         # Step 1: the fund opened, nothing in the bank yet.
-        assert steps.get_row_at(0)[2] == "FundOpened"
+        assert steps.get_row_at(0)[3] == "FundOpened"
         assert replay.book_as_of.version == 1 and replay.book_as_of.accounts == {}
 
         # The last step: the balances as they are now, reservations included.
@@ -52,10 +52,10 @@ async def test_auditor_steps_through_the_fund_and_one_account(system, officers):
         # One account: only the events that moved medical expenses.
         replay.query_one("#account", Select).value = account_key(MEDICAL, "KES")
         await settle(pilot)
-        kinds = [steps.get_row_at(i)[2] for i in range(steps.row_count)]
+        kinds = [steps.get_row_at(i)[3] for i in range(steps.row_count)]
         assert kinds[0] == "AccountOpened" and "TransferPosted" in kinds
         assert "PolicyAdopted" not in kinds and len(kinds) < len(book_events)
-        assert "40,000.00" in {steps.get_row_at(i)[3] for i in range(steps.row_count)}
+        assert "40,000.00 KES" in {str(steps.get_row_at(i)[4]) for i in range(steps.row_count)}
         assert replay.book_as_of.account(MEDICAL, "KES").posted == 0  # as opened
         await pilot.press("G")
         await settle(pilot)

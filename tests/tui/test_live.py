@@ -17,13 +17,13 @@ from domain.officers.commands import SetPassword
 from integration.connection import connect
 from integration.publisher import publish
 from integration.stream import ensure_stream
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings
 from tests import fund_helpers, nats_server
 from tests.conftest import Officers
 from tests.tui.conftest import PASSWORD, SIZE, USERNAMES, settle, sign_in, signed_in
 from tui.app.app import POLL_SECONDS, MsafiriApp
 from tui.app.screens.fund import FundHomeScreen
-from tui.bootstrap import build_system
-from tui.settings import Settings
 
 
 @pytest.fixture(scope="session")
@@ -76,7 +76,7 @@ async def test_an_open_approval_queue_shows_a_request_made_elsewhere(nats_settin
     officers = Officers(here)
     for username in USERNAMES:
         here.officers.set_password(
-            officers.admin, SetPassword(username=username, password=PASSWORD)
+            getattr(officers, username), SetPassword(username=username, password=PASSWORD)
         )
     fund_helpers.open_fund(here, officers)
     migrant_id, incident_id = fund_helpers.incident_abroad(here, officers)

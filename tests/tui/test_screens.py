@@ -11,7 +11,8 @@ from textual.widgets import DataTable
 from domain.cases.vocabulary import Stage
 from domain.values import Role
 from tests import factories
-from tests.tui.conftest import SIZE, fill, make_app, settle, sign_in, signed_in
+from tests.conftest import ADMIN_PASSWORD
+from tests.tui.conftest import SIZE, cells, fill, make_app, settle, sign_in, signed_in
 from tui.app.catalogue import ACTIONS, BY_KEY
 from tui.app.forms import CommandForm, field_specs
 from tui.app.screens.actions import FormScreen, open_action
@@ -117,12 +118,12 @@ async def test_auditor_sees_who_did_what_and_replays_a_case(system, officers):
         await settle(pilot)
         # Home: who did what, every event with the officer's username.
         events = app.screen.query_one("#events", DataTable)
-        who = {events.get_row_at(i)[3] for i in range(events.row_count)}
+        who = {cells(events, i)[3] for i in range(events.row_count)}
         assert {"registrar", "attache"} <= who
         # Filter by officer as you type.
         app.screen.query_one("#officer").value = "attache"
         await settle(pilot)
-        assert {events.get_row_at(i)[3] for i in range(events.row_count)} == {"attache"}
+        assert {cells(events, i)[3] for i in range(events.row_count)} == {"attache"}
 
         # Replay the case: the first step shows it as registered, the last as it is.
         app.push_screen(ReplayScreen(migrant_id))
@@ -130,7 +131,7 @@ async def test_auditor_sees_who_did_what_and_replays_a_case(system, officers):
         replay = app.screen
         steps = replay.query_one("#steps", DataTable)
         assert steps.row_count == len(list(system.store.events.get(migrant_id)))
-        assert steps.get_row_at(0)[2:] == ["Grace Wanjiru", "MigrantRegistered"]
+        assert cells(steps, 0)[2:4] == ["Grace Wanjiru", "MigrantRegistered"]
         assert replay.step == 0 and replay.case_as_of.stage == Stage.PRE_DEPARTURE
         assert replay.case_as_of.version == 1
         await pilot.press("G")
@@ -162,8 +163,7 @@ async def test_administrator_registers_an_officer_from_the_palette(system, offic
     app = make_app(system)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        # The administrator of the shared fixture has a password of 12 x's.
-        await sign_in(pilot, "admin", "x" * 12)
+        await sign_in(pilot, "admin", ADMIN_PASSWORD)
         titles = {c.title: c for c in app.get_system_commands(app.screen)}
         assert "officer: register" in titles
         titles["officer: register"].callback()
@@ -207,3 +207,156 @@ async def test_a_case_history_is_exported_as_json_lines(system, officers, tmp_pa
     others = [e for e in events if e["aggregate_id"] != str(migrant_id)]
     assert all(e["payload"].get("migrant_id") == str(migrant_id) for e in others)
     assert all(e["chain_link"] for e in events)
+
+
+def test_who_did_what_shows_money_in_major_units_with_its_currency():
+    from tui.app.screens.audit import _details
+
+    paid = {"disbursement_id": "6f1c", "amount": {"amount_minor": 12_000_000, "currency": "KES"}}
+    assert _details(paid) == "amount=120,000.00 KES, disbursement_id=6f1c"
+    legs = [
+        {"account": "Assets:Bank:Operating", "currency": "BHD", "debit_minor": 12345},
+        {"account": "Income:Grants", "currency": "BHD", "credit_minor": 12345},
+    ]
+    assert _details({"legs": legs}) == (
+        "legs=Assets:Bank:Operating dr 12.345 BHD; Income:Grants cr 12.345 BHD"
+    )
+    assert _details({"amount_minor": 1200, "currency": "JPY"}) == "amount=1,200 JPY, currency=JPY"
+
+
+async def test_i_on_a_case_without_incidents_offers_to_report_one(system, officers):
+    migrant_id = factories.send_abroad(system, officers)
+    async with signed_in(system, "attache", case=migrant_id) as (app, pilot):
+        await pilot.press("i")
+        await pilot.pause()
+        picker = app.screen.query_one("#actions")
+        titles = [str(picker.get_option_at_index(i).prompt) for i in range(picker.option_count)]
+        assert titles == ["incident: report"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen) and app.screen.action.key == "incident.report"
+
+
+async def test_an_auditors_only_case_action_is_break_glass(system, officers):
+    """An auditor changes no case; the one thing offered is emergency access
+    (domain/access/service.py), which is logged and reviewed."""
+    from tui.app.screens.picker import ActionPicker
+
+    migrant_id = factories.send_abroad(system, officers)
+    async with signed_in(system, "auditor", case=migrant_id) as (app, pilot):
+        await pilot.press("a")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionPicker)
+        offered = [str(option.prompt) for option in app.screen.query("OptionList").first().options]
+        assert len(offered) == 1 and "break glass" in offered[0], offered
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CaseScreen)
+        # t walks the tabs: timeline, incidents, fund, claims (issue 16).
+        tabs = app.screen.query_one("#case-tabs")
+        seen = []
+        for _ in range(4):
+            await pilot.press("t")
+            await pilot.pause()
+            seen.append(tabs.active)
+        assert seen == ["tab-incidents", "tab-fund", "tab-claims", "tab-timeline"]
+
+
+def test_fields_a_cross_field_rule_may_require_are_not_labelled_optional():
+    from tui.app.forms import CONDITIONS
+
+    commands = {action.command.__name__: action.command for action in ACTIONS}
+    for (command, name), when in CONDITIONS.items():
+        [spec] = [s for s in field_specs(commands[command], set()) if s.name == name]
+        assert "optional" not in spec.label and spec.label.endswith(when), spec.label
+    labels = {s.name: s.label for s in field_specs(commands["RegisterMigrant"], set())}
+    assert labels["passport_number"] == "Passport number - give a passport number or a national id"
+
+
+async def test_statistics_hide_small_counts_of_restricted_categories(system, officers):
+    from tests.test_suppression import small_town
+
+    small_town(system, officers)
+    async with signed_in(system, "reintegrator") as (app, pilot):
+        await pilot.press("f3")
+        await settle(pilot)
+        assert isinstance(app.screen, StatisticsScreen)
+        tables = dict(app.screen.tables)
+        sgbv = dict((v, (f, m)) for v, f, m in tables["Incidents by category"])
+        assert sgbv["sexual_harassment_or_violence"] == (None, None)
+        # What a person sees: the hidden mark in the row and the legend saying why.
+        text = await _screen_text(app, pilot)
+        assert "sexual harassment or violence" in text
+        import re
+
+        # Its female, male and total cells show the hidden mark, not 3, 1, 4.
+        assert re.search(r"sexual harassment or violence\s*│\s*·\s*│\s*·\s*│\s*·\s*│", text)
+        assert "hidden: fewer than 5 incidents of a restricted category" in text
+
+
+async def _screen_text(app, pilot) -> str:
+    """The characters on the terminal, page by page with the statistics
+    scrolled down (the restricted tables and the legend are below the first)."""
+    import html
+    import re
+
+    from textual.containers import VerticalScroll
+
+    scroller = app.screen.query_one(VerticalScroll)
+    seen = []
+    for y in range(0, int(scroller.max_scroll_y) + SIZE[1], SIZE[1] // 2):
+        scroller.scroll_to(y=y, animate=False)
+        await pilot.pause()
+        svg = app.export_screenshot()
+        rows = re.findall(r"<text[^>]*>(.*?)</text>", svg)
+        seen.append(html.unescape("".join(rows)).replace("\xa0", " "))
+    return "\n".join(seen)
+
+
+def test_a_policys_amounts_are_shown_in_major_units():
+    """PolicyAdopted nests its threshold and caps (minor units of the policy's
+    currency): who-did-what and the event screen show them as people read them."""
+    from tui.app.screens.audit import _details
+    from tui.app.screens.timeline_entry import recorded_fields
+
+    policy = {
+        "version": 1,
+        "currency": "KES",
+        "two_approver_threshold_minor": 10_000_000,
+        "caps_minor": {"repatriation": 15_000_000, "legal_aid": 5_000_000},
+        "expiry_days": 90,
+    }
+    line = _details({"policy": policy})
+    assert line.startswith("policy=(version=1, currency=KES, two_approver_threshold=100,000.00 KES")
+    assert "caps=repatriation 150,000.00 KES, legal aid 50," in line  # then cut at 120
+    assert "15000000" not in line and "10000000" not in line
+    rows = dict(recorded_fields({"policy": policy}))
+    assert rows["policy · two approver threshold"] == "100,000.00 KES"
+    assert rows["policy · caps"] == "repatriation 150,000.00 KES, legal aid 50,000.00 KES"
+
+
+def test_an_amount_recorded_without_its_currency_is_shown_in_the_transfers(system, officers):
+    """ReservationPosted records `amount_minor` alone: who-did-what and the
+    event screen read it in the currency of the transfer it posts."""
+    from domain.viewer import NOBODY
+    from tests import fund_helpers
+    from tui.app.readside import ReadSide
+    from tui.app.screens.audit import _details
+    from tui.app.screens.timeline_entry import recorded_fields
+
+    fund_helpers.open_fund(system, officers)
+    migrant_id, incident_id = fund_helpers.incident_abroad(system, officers)
+    disbursement_id = fund_helpers.request(
+        system, officers.attache, migrant_id, incident_id, 12_345
+    )
+    fund_helpers.approve(system, officers.fund, disbursement_id)
+    fund_helpers.pay(system, officers.fund2, disbursement_id)
+    read_side = ReadSide(system, follow=False)
+    try:
+        read_side.catch_up()
+        [line] = read_side.who_did_what(event_type="ReservationPosted", viewer=NOBODY).rows
+        assert "amount=12,345.00 KES" in _details(line.payload, line.currency)
+        full = read_side.event_at(line.position, NOBODY)
+        assert ("amount", "12,345.00 KES") in recorded_fields(full.payload, currency=full.currency)
+    finally:
+        read_side.close()

@@ -10,9 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from domain.access import commands as ac
+from domain.access.aggregate import REVIEWERS
+from domain.access.service import BREAK_GLASS_ROLES, SUPERVISOR
 from domain.cases import commands as cc
+from domain.cases import consent
 from domain.cases.service import CASE_HANDLERS, REGISTRATION
+from domain.claims import commands as claim_commands
+from domain.claims.service import CLAIM_HANDLERS, RECORDERS
 from domain.commands import CaseCommand, Command
+from domain.coverage import commands as coverage_commands
+from domain.coverage.service import COVERAGE_RECORDERS
 from domain.incidents import commands as ic
 from domain.incidents.service import ATTACHE, INCIDENT_HANDLERS
 from domain.officers import commands as oc
@@ -57,6 +65,10 @@ def _incident(key: str, verb: str, command: type[ic.IncidentCommand]) -> Action:
     return Action(key, "incident", verb, command, INCIDENT_HANDLERS[command][0], "incident")
 
 
+def _claim(key: str, verb: str, command: type[claim_commands.ClaimCommand]) -> Action:
+    return Action(key, "claim", verb, command, CLAIM_HANDLERS[command][0], "claim")  # type: ignore[arg-type]
+
+
 ACTIONS: tuple[Action, ...] = (
     Action("case.register", "case", "register migrant", cc.RegisterMigrant, REGISTRATION, "new"),
     _case("case.orientation", "record orientation", cc.CompleteOrientation),
@@ -76,6 +88,8 @@ ACTIONS: tuple[Action, ...] = (
     _case("case.referral_outcome", "record referral outcome", cc.RecordReferralOutcome),
     _case("case.close", "close case", cc.CloseCase),
     _case("case.new_cycle", "start new cycle", cc.StartNewCycle),
+    _case("case.consent", "record consent", consent.RecordConsent),
+    _case("case.withdraw_consent", "withdraw consent", consent.WithdrawConsent),
     Action("incident.report", "incident", "report", ic.ReportIncident, ATTACHE, "case"),
     _incident("incident.assess", "assess", ic.AssessIncident),
     _incident("incident.refer", "refer", ic.ReferIncident),
@@ -106,11 +120,70 @@ ACTIONS: tuple[Action, ...] = (
     Action("fund.contribution", "fund", "record contribution", lc.RecordContribution, FUND, "case"),
     Action("fund.grant", "fund", "record grant", lc.RecordGrant, FUND, "new"),
     Action("fund.reverse", "fund", "reverse transfer", lc.ReverseTransfer, FUND, "transfer"),
+    # A reversal or correction moving money out is proposed; another officer decides it.
+    Action(
+        "fund.approve_correction",
+        "fund",
+        "approve correction or reversal",
+        lc.ApproveCorrection,
+        FUND,
+        "new",
+    ),
+    Action(
+        "fund.reject_correction",
+        "fund",
+        "reject correction or reversal",
+        lc.RejectCorrection,
+        FUND,
+        "new",
+    ),
+    # Need to know (docs/privacy.md): grants, break-glass and their reviews.
+    Action("case.grant_access", "case", "grant access", ac.GrantCaseAccess, SUPERVISOR, "case"),
+    Action(
+        "case.break_glass",
+        "case",
+        "break glass (emergency access)",
+        ac.TakeEmergencyAccess,
+        BREAK_GLASS_ROLES,
+        "case",
+    ),
+    Action("case.revoke_access", "case", "revoke access", ac.RevokeCaseAccess, SUPERVISOR, "new"),
+    Action(
+        "case.review_break_glass",
+        "case",
+        "review break-glass",
+        ac.ReviewEmergencyAccess,
+        REVIEWERS,
+        "new",
+    ),
     Action("officer.register", "officer", "register", oc.RegisterOfficer, ADMIN, "new"),
     Action("officer.grant", "officer", "grant role", oc.GrantRole, ADMIN, "new"),
     Action("officer.revoke", "officer", "revoke role", oc.RevokeRole, ADMIN, "new"),
     Action("officer.deactivate", "officer", "deactivate", oc.DeactivateOfficer, ADMIN, "new"),
     Action("officer.password", "officer", "reset password", oc.SetPassword, ADMIN, "new"),
+    # Issue 16: money claims are opened on the case (on the incident selected in
+    # its Incidents tab, or after return for what the scheme owes) and followed
+    # on the claim selected in the case's Claims tab (target "claim").
+    Action("claim.open", "claim", "open claim", claim_commands.OpenClaim, RECORDERS, "case"),
+    _claim("claim.step", "record step", claim_commands.RecordClaimStep),
+    _claim("claim.recover", "record recovery", claim_commands.RecordRecovery),
+    _claim("claim.close", "close", claim_commands.CloseClaim),
+    Action(
+        "coverage.insurance",
+        "coverage",
+        "record insurance",
+        coverage_commands.RecordInsurance,
+        COVERAGE_RECORDERS,
+        "case",
+    ),
+    Action(
+        "coverage.registration",
+        "coverage",
+        "record social-security registration",
+        coverage_commands.RecordSocialSecurityRegistration,
+        COVERAGE_RECORDERS,
+        "case",
+    ),
 )
 
 OFFICER_METHODS = {
@@ -132,9 +205,15 @@ LEDGER_METHODS = {
     lc.RecordContribution: "record_contribution",
     lc.RecordGrant: "record_grant",
     lc.ReverseTransfer: "reverse",
+    lc.ApproveCorrection: "approve_correction",
+    lc.RejectCorrection: "reject_correction",
 }
 
 BY_KEY = {action.key: action for action in ACTIONS}
+COVERAGE_METHODS = {
+    coverage_commands.RecordInsurance: "record_insurance",
+    coverage_commands.RecordSocialSecurityRegistration: "record_registration",
+}
 
 
 def actions_for(role: Role, target: Target | None = None) -> list[Action]:
@@ -145,14 +224,51 @@ def actions_for(role: Role, target: Target | None = None) -> list[Action]:
     ]
 
 
-def submit(system: Any, actor: Any, command: Command) -> Any:
-    """Send a validated command to the service that owns it."""
+ACCESS_METHODS = {
+    ac.GrantCaseAccess: "grant",
+    ac.TakeEmergencyAccess: "break_glass",
+    ac.RevokeCaseAccess: "revoke",
+    ac.ReviewEmergencyAccess: "review",
+}
+
+
+# Break-glass and its reviews also write the access log (one service does both:
+# projections/access_log/service.py), so they go there, with who is signed in.
+LOGGED_ACCESS_METHODS = {
+    ac.TakeEmergencyAccess: "take_break_glass",
+    ac.ReviewEmergencyAccess: "review_break_glass",
+}
+
+
+def submit(
+    system: Any,
+    actor: Any,
+    command: Command,
+    *,
+    username: str | None = None,
+    connection: str = "terminal",
+) -> Any:
+    """Send a validated command to the service that owns it. `username` and
+    `connection`: the signed-in officer, for what the access log records."""
+    if type(command) in LOGGED_ACCESS_METHODS:
+        if username is None:  # the log names its officer: look the name up
+            username = system.store.get(actor.officer_id, "officer").username
+        method = getattr(system.access_log, LOGGED_ACCESS_METHODS[type(command)])
+        return method(username, actor, command, interface="tui", connection=connection)
     if isinstance(command, cc.RegisterMigrant):
         return system.cases.register(actor, command)
     if isinstance(command, ic.ReportIncident):
         return system.incidents.report(actor, command)
     if isinstance(command, CaseCommand):
         return system.cases.execute(actor, command)
+    if type(command) in ACCESS_METHODS:
+        return getattr(system.access, ACCESS_METHODS[type(command)])(actor, command)
+    if isinstance(command, claim_commands.OpenClaim):
+        return system.claims.open(actor, command)
+    if isinstance(command, claim_commands.ClaimCommand):
+        return system.claims.execute(actor, command)
+    if type(command) in COVERAGE_METHODS:
+        return getattr(system.coverage, COVERAGE_METHODS[type(command)])(actor, command)
     if type(command) in OFFICER_METHODS:
         return getattr(system.officers, OFFICER_METHODS[type(command)])(actor, command)
     if isinstance(command, ic.IncidentCommand):

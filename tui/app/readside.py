@@ -9,14 +9,16 @@ adds the auditor's who-did-what (the activity index, then the stored events).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from domain.ids import officer_id
+from domain.viewer import Viewer
 from projections.audit.trail import trail_line
 from projections.queries import Page, Queries, TimelineEntry
 from projections.readmodels import ReadModels, open_read_models
+from projections.replica import replica_facts
 
 WHO_PAGE_MAX = 200
 # A case's timeline is short; the screens read it whole, up to this many events.
@@ -35,6 +37,9 @@ class TrailLine:
     payload: dict[str, Any]
     # The officer's username (who-did-what lines only; None: not an officer).
     username: str | None = None
+    # The currency of an amount recorded without one (a reservation posted, a
+    # command's result): that of the fund transfer the event names.
+    currency: str | None = None
 
 
 class ReadSide:
@@ -103,14 +108,16 @@ class ReadSide:
         facts["projections follow"] = (
             "in this process (background thread)" if self.follows_here else "separate workers"
         )
+        facts.update(replica_facts(self.read_models))
         return facts
 
-    def case_timeline(self, migrant_id: str) -> list[TimelineEntry]:
-        """Blocking: the case's whole timeline (up to CASE_TIMELINE_MAX), oldest first."""
+    def case_timeline(self, migrant_id: str, viewer: Viewer) -> list[TimelineEntry]:
+        """Blocking: the case's whole timeline (up to CASE_TIMELINE_MAX), oldest
+        first, as `viewer` may see it."""
         entries: list[TimelineEntry] = []
         after = None
         while True:
-            page = self.queries.case_timeline(migrant_id, after=after, limit=500)
+            page = self.queries.case_timeline(migrant_id, after=after, limit=500, viewer=viewer)
             entries += page.rows
             if page.after is None or len(entries) >= CASE_TIMELINE_MAX:
                 return entries
@@ -128,6 +135,7 @@ class ReadSide:
         until: datetime | None = None,
         after: int = 0,
         limit: int = 50,
+        viewer: Viewer,
     ) -> Page[TrailLine]:
         """Events of the whole log that match, in order, a page at a time
         (keyset on the log position): the activity read model finds them
@@ -145,16 +153,52 @@ class ReadSide:
         store, audit = self.system.store, self.system.audit
         usernames = {row.position: row.username for row in page.rows}
         rows = audit.rows_at(list(usernames))
-        lines = [_trail(trail_line(store, row, None), usernames[row.position]) for row in rows]
-        return Page(lines, page.after)
+        shown = self.queries.disclosure.reader(viewer).line
+        lines = [
+            _trail(shown(trail_line(store, row, None)), usernames[row.position]) for row in rows
+        ]
+        return Page(self._with_currencies(lines), page.after)
 
-    def event_at(self, position: int) -> TrailLine | None:
+    def _with_currencies(self, lines: list[TrailLine]) -> list[TrailLine]:
+        """Lines whose amounts have no currency of their own, given that of the
+        fund transfer they name (one query per page)."""
+        wanted = {line.position: _transfer_of(line.payload) for line in lines}
+        ids = sorted({t for t in wanted.values() if t})
+        if not ids:
+            return lines
+        marks = ", ".join("?" for _ in ids)
+        rows = self.queries.db.fetchall(
+            f"SELECT DISTINCT transfer_id, currency FROM rm_fund_journal "
+            f"WHERE transfer_id IN ({marks})",
+            tuple(ids),
+        )
+        currencies = {str(t): c for t, c in rows}
+        return [
+            replace(line, currency=currencies.get(wanted[line.position] or ""))
+            if wanted[line.position]
+            else line
+            for line in lines
+        ]
+
+    def event_at(self, position: int, viewer: Viewer) -> TrailLine | None:
         """Blocking: the stored event at one log position, every field of it
         (the timeline's one-line summaries are cut; this is what was recorded)."""
         store, audit = self.system.store, self.system.audit
         for row in audit.rows(after=position - 1, upto=position):
-            return _trail(trail_line(store, row, None))
+            line = self.queries.disclosure.reader(viewer).line(trail_line(store, row, None))
+            return self._with_currencies([_trail(line)])[0]
         return None
+
+
+def _transfer_of(payload: dict[str, Any]) -> str | None:
+    """The fund transfer an event's currency-less amount belongs to, if any."""
+    if "currency" in payload:
+        return None
+    for record in (payload, payload.get("result")):
+        if isinstance(record, dict) and isinstance(record.get("amount_minor"), int):
+            transfer = record.get("transfer_id")
+            return str(transfer) if transfer else None
+    return None
 
 
 def _trail(line: dict[str, Any], username: str | None = None) -> TrailLine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.settings import ConfigurationError
+from msafiri.settings import ConfigurationError
 
 
 def run_tui(ctx: Any) -> None:

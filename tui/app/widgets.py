@@ -7,8 +7,21 @@ from collections.abc import Iterable
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 from textual._context import active_app
 from textual.widgets import Input, TextArea
+
+
+def literal(value: Any) -> Text:
+    """Text from data, shown exactly as recorded: never read as markup
+    ("[b]x[/b]", "[link=...]") nor emoji codes ("Assets:Bank:Operating"
+    would show a bank emoji)."""
+    return value if isinstance(value, Text) else Text(str(value))
+
+
+def literals(*values: Any) -> list[Text]:
+    """A table row of data cells (DataTable reads a plain str as markup)."""
+    return [literal(value) for value in values]
 
 
 def text_input(**kwargs: Any) -> Input:
@@ -39,5 +52,5 @@ def facts_grid(
     table.add_column(style="bold", no_wrap=True)
     table.add_column(overflow="fold" if fold else "ellipsis")
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(literal(key), literal(value))
     return table

@@ -5,24 +5,56 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid4
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Static
 
 from domain.errors import InvalidCommand, MsafiriError
+from projections.references import KINDS, resolve
 from tui.app.catalogue import PRESETS, Action, submit
 from tui.app.forms import CommandForm
 from tui.app.guard import explain
-from tui.app.open_items import PICKERS
+from tui.app.open_items import PICKERS, Choice
+
+
+class ConfirmDiscard(ModalScreen[bool]):
+    """Asked when Esc would throw away what the officer typed."""
+
+    DEFAULT_CSS = """
+    ConfirmDiscard { align: center middle; }
+    ConfirmDiscard > Vertical { width: 60; height: auto; }
+    ConfirmDiscard Horizontal { height: auto; }
+    ConfirmDiscard Button { margin-right: 2; }
+    """
+    BINDINGS = [
+        Binding("escape,n", "dismiss(False)", "Keep editing", id="discard.keep"),
+        Binding("y,d", "dismiss(True)", "Discard", id="discard.discard"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="card"):
+            yield Static("Discard this form?", classes="card-title")
+            yield Static("What you typed is not saved. y: discard, n or Esc: keep editing.")
+            with Horizontal():
+                yield Button("Keep editing", id="keep", variant="primary")
+                yield Button("Discard", id="discard", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#keep", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "discard")
 
 
 class FormScreen(Screen):
     """One command's form. Dismisses with the service's result when saved."""
 
     BINDINGS = [
-        Binding("escape", "app.pop_screen", "Cancel", id="form.cancel"),
+        Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "save", "Save", id="form.save"),
     ]
 
@@ -33,6 +65,7 @@ class FormScreen(Screen):
         initial: dict[str, Any] | None = None,
         context: str = "",
         choices: dict[str, list[Any]] | None = None,
+        currency: str = "",
     ):
         super().__init__()
         self.action = action
@@ -40,24 +73,59 @@ class FormScreen(Screen):
         self.initial = initial or {}
         self.context = context
         self.choices = choices or {}
+        self.currency = currency
 
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="form-page"):
-            yield Static(self.action.title, classes="card-title")
+            yield Static(self.action.title, id="form-title", classes="card-title")
             if self.context:
-                yield Static(self.context, classes="card-help")
+                # The case line is data (a name): shown as typed, never as markup.
+                yield Static(Text(self.context), id="form-context", classes="card-help")
             yield CommandForm(
                 self.action.command,
                 fixed=self.fixed,
                 initial=self.initial,
                 choices=self.choices,
+                currency=self.currency,
+                references=self.reference,
                 id="form",
             )
         yield Footer()
 
+    def reference(self, field: str, text: str) -> str:
+        """The id that a username, a case number or an id's first characters
+        name, as the CLI takes them (projections/references.py)."""
+        if field not in KINDS:
+            return text
+        app: Any = self.app
+        return resolve(app.read_side.queries.db, KINDS[field], text)
+
     def on_mount(self) -> None:
-        self.focus_next()
+        # The first field has the focus, and the page stays at its top: the
+        # title and the case it acts on come first (focusing would centre
+        # the field and scroll them away).
+        first = next((w for w in self.query("#form *") if w.focusable), None)
+        if first is not None:
+            self.set_focus(first, scroll_visible=False)
+
+    def action_cancel(self) -> None:
+        if not self.query_one(CommandForm).changed:
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmDiscard(), answered)
+
+    def set_currency(self, currency: str) -> None:
+        """The currency of the record acted on, known once it has been read."""
+        self.currency = currency
+        forms = self.query(CommandForm)
+        if forms:
+            forms.first().set_currency(currency)
 
     def action_save(self) -> None:
         self.query_one(CommandForm).submit()
@@ -66,10 +134,15 @@ class FormScreen(Screen):
         app: Any = self.app
         system, actor, command = app.system, app.actor, event.command
         read_side = app.read_side
+        session = getattr(app, "session", None)
+        who = {
+            "username": session.username if session is not None else None,
+            "connection": getattr(app, "connection", "terminal"),
+        }
 
         def send():
             try:
-                result = submit(system, actor, command)
+                result = submit(system, actor, command, **who)
             except MsafiriError as error:
                 return error
             # Show the officer what they just did, without waiting for a poll.
@@ -80,7 +153,15 @@ class FormScreen(Screen):
             if isinstance(result, MsafiriError):
                 self.refused(event.form, result)
                 return
-            app.notify(f"{self.action.title}: saved", title="Saved")
+            if isinstance(result, dict) and result.get("status") == "proposed":
+                # Money out of the fund: recorded, posted only once approved.
+                app.notify(
+                    f"{self.action.title}: proposed; another fund officer must approve it "
+                    f"(proposal {result.get('proposal_id')})",
+                    title="Proposed",
+                )
+            else:
+                app.notify(f"{self.action.title}: saved", title="Saved")
             self.dismiss(result)
 
         app.call(send, then=done, group="write", exclusive=True)
@@ -97,6 +178,10 @@ class FormScreen(Screen):
         # answer); the corrected command is a new one.
         if "command_id" in form.fixed:
             form.fixed["command_id"] = uuid4()
+
+
+# Contract steps that name an employer: it is chosen from the registry first.
+EMPLOYER_PICKS = ("case.contract", "case.employer")
 
 
 def open_action(
@@ -140,8 +225,47 @@ def open_action(
         initial.setdefault("incident_id", incident_id)
     if on_done is None:
         on_done = getattr(screen, "after_action", None)
+    if action.key in EMPLOYER_PICKS and "employer_id" not in fixed:
+        # Registered employers first (issue 16): a similar name in the
+        # destination is offered, so no duplicate is typed in.
+        from tui.app.screens.employer_search import EmployerSearchScreen
+
+        country = getattr(getattr(screen, "detail", None), "destination", "") or ""
+
+        def chosen(row: Any) -> None:
+            more = {**fixed}
+            line = context
+            if row is not None:
+                more["employer_id"] = UUID(row.party_id)
+                status = row.watchlist.replace("_", " ")
+                line = f"{context}\nEmployer: {row.name} ({row.city}, {row.country}) · {status}"
+            app.push_screen(FormScreen(action, more, initial, line.strip()), on_done)
+
+        app.push_screen(EmployerSearchScreen(pick=True, country=country), chosen)
+        return
+    if "officer_id" in action.command.model_fields and "officer_id" not in fixed:
+        # Officers are chosen by name, never typed as an id.
+        officers = [
+            Choice(UUID(o.officer_id), f"{o.full_name} ({o.username})")
+            for o in app.read_side.queries.officers()
+            if o.active
+        ]
+        app.push_screen(
+            FormScreen(action, fixed, initial, context, choices={"officer_id": officers}), on_done
+        )
+        return
     if action.key not in PICKERS:
-        app.push_screen(FormScreen(action, fixed, initial, context), on_done)
+        form = FormScreen(action, fixed, initial, context)
+        app.push_screen(form, on_done)
+        if action.target == "disbursement" and "amount_minor" in action.command.model_fields:
+            # A part approval or payment is typed in the request's own currency.
+            def known(row: Any) -> None:
+                if row is not None:
+                    form.set_currency(row.currency)
+
+            disbursement_id = str(fixed["disbursement_id"])
+            queries, viewer = app.read_side.queries, app.viewer
+            app.call(lambda: queries.get_disbursement(disbursement_id, viewer=viewer), then=known)
         return
     # The id to give is one of the case's (or incident's) open records: offer them.
     name, what, load, owner = PICKERS[action.key]

@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
+from domain.amounts import format_major
 from domain.values import Role
 from projections.queries import Page
 from tui.app.readside import TrailLine, when
-from tui.app.widgets import text_input
+from tui.app.widgets import literals, text_input
 
 PAGE_ROWS = 50
 COLUMNS = ("#", "Recorded (UTC)", "Happened", "Who", "Role", "Event", "Record", "Details")
@@ -30,21 +32,81 @@ def _day(text: str, end: bool = False) -> datetime | None:
     return day if day.tzinfo else day.replace(tzinfo=UTC)
 
 
-def _details(payload: dict[str, Any]) -> str:
-    parts = []
-    for key, value in payload.items():
-        if value in (None, "", [], {}) or key.endswith("_hash"):
-            continue
-        if isinstance(value, dict):
-            value = " ".join(str(v) for v in value.values() if v not in (None, ""))
-        parts.append(f"{key}={value}")
-    text = ", ".join(parts)
+def _is_money(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"amount_minor", "currency"}
+
+
+def _leg(leg: dict[str, Any]) -> str:
+    side = "dr" if leg.get("debit_minor") else "cr"
+    amount = leg.get("debit_minor") or leg.get("credit_minor") or 0
+    return f"{leg['account']} {side} {format_major(amount, leg['currency'])}"
+
+
+def _is_legs(value: Any) -> bool:
+    return (
+        bool(value)
+        and isinstance(value, list | tuple)
+        and all(isinstance(v, dict) and {"account", "currency"} <= set(v) for v in value)
+    )
+
+
+def money_text(
+    key: str, value: Any, payload: dict[str, Any], currency: str | None = None
+) -> str | None:
+    """A stored amount as people read it, or None when `value` is no amount:
+    Money, a journal's legs, or `*_minor` beside the record's currency (else
+    `currency`, that of the fund transfer the event names)."""
+    if _is_money(value):
+        return format_major(value["amount_minor"], value["currency"])
+    if _is_legs(value):
+        return "; ".join(_leg(leg) for leg in value)
+    currency = payload.get("currency") or currency
+    if not (key.endswith("_minor") and isinstance(currency, str)):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_major(value, currency)
+    if isinstance(value, dict) and value and all(type(v) is int for v in value.values()):
+        # Amounts by name (a policy's caps per benefit), in the record's currency.
+        return ", ".join(
+            f"{str(name).replace('_', ' ')} {format_major(amount, currency)}"
+            for name, amount in value.items()
+        )
+    return None
+
+
+def _details(payload: dict[str, Any], currency: str | None = None) -> str:
+    """One line of an event's fields; money in major units with its currency
+    ("amount=120,000.00 KES"), never the stored minor units. Ids come last:
+    what happened (amounts, accounts, reasons) is what fits on the line."""
+    text = ", ".join(_parts(payload, currency))
     return text if len(text) <= 120 else text[:119] + "…"
 
 
+def _parts(payload: dict[str, Any], currency: str | None = None) -> list[str]:
+    parts = []
+    ids_last = sorted(payload.items(), key=lambda item: item[0].endswith("_id"))
+    for key, value in ids_last:
+        if value in (None, "", [], {}) or key.endswith("_hash"):
+            continue
+        amount = money_text(key, value, payload, currency)
+        if amount is not None:
+            key, value = key.removesuffix("_minor"), amount
+        elif isinstance(value, dict):  # a nested record: its fields, money read alike
+            value = "(" + ", ".join(_parts(value, payload.get("currency") or currency)) + ")"
+        parts.append(f"{key}={value}")
+    return parts
+
+
 class WhoDidWhatScreen(Screen):
+    # At 80 columns the officer box keeps room for a username and the role
+    # box for its prompt on one line.
+    DEFAULT_CSS = """
+    #audit-bar #role { min-width: 19; }
+    """
+
     BINDINGS = [
-        Binding("slash", "focus_filter", "Filter", id="audit.filter"),
+        # Priority: "/" in the officer box stays there, it is not typed into it.
+        Binding("slash", "focus_filter", "Filter", id="audit.filter", priority=True),
         Binding("pagedown,right_square_bracket", "next_page", "Next page", id="audit.next"),
         Binding("pageup,left_square_bracket", "previous_page", "Prev page", id="audit.prev"),
         Binding("ctrl+r", "reload", "Reload", id="audit.reload"),
@@ -74,6 +136,7 @@ class WhoDidWhatScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#officer", Input).styles.width = "2fr"  # beats the bar's 1fr
         self.action_reload()
 
     def filters(self) -> dict[str, Any]:
@@ -96,7 +159,9 @@ class WhoDidWhatScreen(Screen):
         read_side = self.app.read_side
 
         def fetch() -> Page[TrailLine]:
-            return read_side.who_did_what(after=after, limit=PAGE_ROWS, **filters)
+            return read_side.who_did_what(
+                after=after, limit=PAGE_ROWS, viewer=self.app.viewer, **filters
+            )
 
         def show(page: Page[TrailLine]) -> None:
             if seq == self._seq:
@@ -108,22 +173,31 @@ class WhoDidWhatScreen(Screen):
     def _show(self, page: Page[TrailLine]) -> None:
         table = self.query_one("#events", DataTable)
         table.clear()
+        # The log position is sized here, not measured later: when filter
+        # results arrive while typing, the table's own measuring (on idle) can
+        # keep the width of an earlier page and cut 2257 to "22".
+        position = next(iter(table.columns.values()))
+        digits = max((len(str(line.position)) for line in page.rows), default=1)
+        if position.auto_width or position.width < digits:
+            position.auto_width, position.width = False, max(digits, 2)
         for line in page.rows:
             table.add_row(
-                str(line.position),
-                line.recorded_at[:19].replace("T", " "),
-                when(line.occurred_at, with_time=False),
-                line.username or "Msafiri (system)",
-                line.actor_role.replace("_", " "),
-                line.event_type,
-                line.aggregate_id[:8],
-                _details(line.payload),
+                *literals(
+                    str(line.position),
+                    line.recorded_at[:19].replace("T", " "),
+                    when(line.occurred_at, with_time=False),
+                    line.username or "Msafiri (system)",
+                    line.actor_role.replace("_", " "),
+                    line.event_type,
+                    line.aggregate_id[:8],
+                    _details(line.payload, line.currency),
+                )
             )
         number = len(self.cursors)
         info = f"page {number}, {len(page.rows)} events" if page.rows else "no events match"
         more = "; ] next page" if page.after else ""
         back = "; [ previous" if number > 1 else ""
-        self.query_one("#page-info", Static).update(info + more + back)
+        self.query_one("#page-info", Static).update(Text(info + more + back))
 
     def restart(self) -> None:
         self.cursors = [0]
@@ -134,6 +208,12 @@ class WhoDidWhatScreen(Screen):
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self.restart()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In another filter box (dates, event type) "/" is only a character.
+        if action == "focus_filter" and isinstance(self.focused, Input):
+            return self.focused.id == "officer"
+        return True
 
     def action_focus_filter(self) -> None:
         self.query_one("#officer", Input).focus()

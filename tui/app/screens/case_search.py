@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -15,16 +16,24 @@ from domain.cases.vocabulary import Stage
 from domain.values import Role
 from projections.queries import CaseRow, Page
 from tui.app.catalogue import BY_KEY
+from tui.app.reads import log_search
 from tui.app.readside import when
-from tui.app.widgets import text_input
+from tui.app.widgets import literals, text_input
 
 PAGE_ROWS = 20
 COLUMNS = ("Case", "Name", "Sex", "Stage", "Dest.", "Employer", "Open inc.", "Last activity")
 
 
 class CaseSearchScreen(Screen):
+    # The filters' prompts stay on one line at 80 columns.
+    DEFAULT_CSS = """
+    #search-bar Select { min-width: 20; }
+    #search-bar #incidents { min-width: 23; }
+    """
+
     BINDINGS = [
-        Binding("slash", "focus_search", "Search", id="cases.search"),
+        # Priority: "/" in the search box moves there, it is not typed into it.
+        Binding("slash", "focus_search", "Search", id="cases.search", priority=True),
         Binding("ctrl+n", "register", "Register", id="cases.register"),
         Binding("pagedown,right_square_bracket", "next_page", "Next page", id="cases.next"),
         Binding("pageup,left_square_bracket", "previous_page", "Prev page", id="cases.prev"),
@@ -94,6 +103,7 @@ class CaseSearchScreen(Screen):
         text = self.query_one("#search", Input).value
         filters, after = self.filters(), self.cursors[-1]
         queries = self.app.read_side.queries
+        log_search(self.app, self, text, filters)  # the access log (docs/privacy.md)
 
         def search() -> Page[CaseRow]:
             return queries.search_cases(text, after=after, limit=PAGE_ROWS, **filters)
@@ -115,21 +125,23 @@ class CaseSearchScreen(Screen):
         table.clear()
         for row in page.rows:
             table.add_row(
-                row.case_number,
-                row.full_name,
-                row.sex,
-                row.stage.replace("_", " "),
-                row.destination or "-",
-                row.employer or "-",
-                str(row.open_incidents) if row.open_incidents else "-",
-                when(row.last_activity_at, with_time=False),
+                *literals(
+                    row.case_number,
+                    row.full_name,
+                    row.sex,
+                    row.stage.replace("_", " "),
+                    row.destination or "-",
+                    row.employer or "-",
+                    str(row.open_incidents) if row.open_incidents else "-",
+                    when(row.last_activity_at, with_time=False),
+                ),
                 key=row.migrant_id,
             )
         number = len(self.cursors)
         more = "; ] next page" if page.after else ""
         back = "; [ previous" if number > 1 else ""
         shown = f"page {number}, {len(page.rows)} cases" if page.rows else "no cases match"
-        self.query_one("#page-info", Static).update(f"{shown}{more}{back}")
+        self.query_one("#page-info", Static).update(Text(f"{shown}{more}{back}"))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.restart()
@@ -150,6 +162,12 @@ class CaseSearchScreen(Screen):
         self._open(event.row_key.value)
 
     # -- actions --------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # In another text box (the destination) "/" is only a character.
+        if action == "focus_search" and isinstance(self.focused, Input):
+            return self.focused.id == "search"
+        return True
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
@@ -190,6 +208,6 @@ class CaseSearchScreen(Screen):
     def action_copy_id(self) -> None:
         table = self.query_one("#cases", DataTable)
         if table.row_count:
-            number = table.get_row_at(table.cursor_row)[0]
+            number = str(table.get_row_at(table.cursor_row)[0])
             self.app.copy_to_clipboard(number)
             self.app.notify(f"Copied {number}")

@@ -17,16 +17,15 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Select, Static
 
 from domain.values import format_minor
 from ledger import events as e
 from ledger.book import Book
 from ledger.chart import account_key
-from tui.app.screens.replay import StepsScreen
-from tui.app.widgets import text_input
+from tui.app.screens.replay import StepsScreen, step_line
 
 KEEP_EVERY = 500
 WHOLE_FUND = "__whole_fund__"
@@ -64,7 +63,7 @@ class BookHistory:
             if legs:
                 moved = event.amount_minor if isinstance(event, e.ReservationPosted) else None
                 total = moved if moved is not None else sum(leg.debit_minor for leg in legs)
-                amount = format_minor(total, legs[0].currency)
+                amount = f"{format_minor(total, legs[0].currency)} {legs[0].currency}"
             keys = {account_key(leg.account, leg.currency) for leg in legs}
             if isinstance(event, e.AccountOpened | e.AccountClosed):
                 keys.add(account_key(event.account, event.currency))
@@ -91,7 +90,7 @@ def balances_table(book: Book, only: str | None) -> Table:
         if only and key != only:
             continue
         table.add_row(
-            account.code + (" (closed)" if account.closed else ""),
+            Text(account.code + (" (closed)" if account.closed else "")),
             account.currency,
             format_minor(account.posted, account.currency),
             format_minor(account.pending, account.currency),
@@ -101,6 +100,10 @@ def balances_table(book: Book, only: str | None) -> Table:
 
 
 class FundReplayScreen(StepsScreen):
+    TITLE_TEXT = "History replay · the fund"
+    # Dates here (UTC); the step line above gives both times to the minute.
+    STEP_COLUMNS = ("#", "Recorded", "Happened", "Event", "Amount", "Who")
+
     def __init__(self) -> None:
         super().__init__()
         self.history: BookHistory | None = None
@@ -111,18 +114,8 @@ class FundReplayScreen(StepsScreen):
         self.book_as_of: Book | None = None
         self._seq = 0
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("History replay · the fund", classes="card-title", id="replay-title")
-        with Horizontal(id="replay"):
-            with Vertical(id="replay-events"):
-                yield Select[str]([], prompt="Whole fund", id="account", allow_blank=True)
-                yield text_input(id="as-of", placeholder="/ as of date (YYYY-MM-DD), Enter")
-                table: DataTable = DataTable(id="steps", cursor_type="row")
-                table.add_columns("#", "Recorded (UTC)", "Event", "Amount", "Who")
-                yield table
-            yield Static("Reading the fund's history…", id="state")
-        yield Footer()
+    def compose_filters(self) -> ComposeResult:
+        yield Select[str]([], prompt="Whole fund", id="account", allow_blank=True, compact=True)
 
     def on_mount(self) -> None:
         system = self.app.system
@@ -141,10 +134,13 @@ class FundReplayScreen(StepsScreen):
     def _loaded(self, loaded: tuple[BookHistory, dict[str, str], list[tuple[str, str]]]) -> None:
         self.history, self.names, options = loaded
         if not self.history.events:
-            self.query_one("#state", Static).update("The fund has not been opened yet.")
+            self.show_head("The fund has not been opened yet.")
             return
         self.query_one("#account", Select).set_options(options)
         self._show_steps()
+
+    def _who(self, event: Any) -> str:
+        return self.names.get(str(event.actor_id), "Msafiri (system)")
 
     def _show_steps(self) -> None:
         assert self.history is not None
@@ -156,16 +152,18 @@ class FundReplayScreen(StepsScreen):
             event = step.event
             table.add_row(
                 str(step.version),
-                event.timestamp.strftime("%Y-%m-%d %H:%M"),
+                f"{event.timestamp:%Y-%m-%d}",
+                f"{event.occurred_at:%Y-%m-%d}",
                 type(event).__name__,
-                step.amount,
-                self.names.get(str(event.actor_id), "Msafiri (system)"),
+                Text(step.amount, justify="right"),
+                Text(self._who(event)),
             )
         table.focus()
         if self.shown:
             self.show_as_of(0)
         else:
-            self.query_one("#state", Static).update("No event has moved this account.")
+            self.show_head("No event has moved this account.")
+            self.query_one("#state", Static).update("")
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if event.select.id != "account" or self.history is None:
@@ -173,12 +171,9 @@ class FundReplayScreen(StepsScreen):
         self.account = None if event.value in (Select.NULL, None) else str(event.value)
         self._show_steps()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if 0 <= event.cursor_row < len(self.shown):
-            self.show_as_of(event.cursor_row)
-
     def show_as_of(self, index: int) -> None:
-        assert self.history is not None
+        if self.history is None or not 0 <= index < len(self.shown):
+            return
         history, step, only = self.history, self.shown[index], self.account
         self._seq += 1
         seq = self._seq
@@ -188,19 +183,25 @@ class FundReplayScreen(StepsScreen):
                 return
             self.step, self.book_as_of = index, book
             event = step.event
-            memo = getattr(event, "memo", "") or getattr(event, "reason", "")
-            head = (
-                f"Step {index + 1} of {len(self.shown)} (book version {step.version}): "
-                f"{type(event).__name__} by "
-                f"{self.names.get(str(event.actor_id), 'Msafiri (system)')} "
-                f"({event.actor_role.value}), recorded {event.timestamp:%Y-%m-%d %H:%M}, "
-                f"happened {event.occurred_at:%Y-%m-%d %H:%M}"
-                + (f"\n{step.amount} · {memo}" if step.amount or memo else "")
-                + "\n"
+            self.show_head(
+                step_line(
+                    index,
+                    len(self.shown),
+                    f"{type(event).__name__} (book version {step.version})",
+                    self._who(event),
+                    event.actor_role.value,
+                    f"{event.timestamp:%Y-%m-%d %H:%M}",
+                    f"{event.occurred_at:%Y-%m-%d %H:%M}",
+                ),
+                index,
             )
-            self.query_one("#state", Static).update(Group(head, balances_table(book, only)))
+            memo = getattr(event, "memo", "") or getattr(event, "reason", "")
+            what = " · ".join(part for part in (step.amount, memo) if part)
+            self.query_one("#state", Static).update(
+                Group(Text(what + "\n"), balances_table(book, only))
+            )
 
         self.app.call(history.book_at, step.version, then=show, group="fund-replay-state")
 
-    def recorded_times(self) -> list[datetime]:
-        return [step.event.timestamp for step in self.shown]
+    def step_times(self) -> list[tuple[datetime, datetime]]:
+        return [(step.event.timestamp, step.event.occurred_at) for step in self.shown]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -22,7 +23,7 @@ class ActionPicker(ModalScreen[Action | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker", classes="card"):
-            yield Static(self.title_text, classes="card-title")
+            yield Static(Text(self.title_text), classes="card-title")  # names a case
             yield OptionList(
                 *[Option(action.title, id=action.key) for action in self.actions], id="actions"
             )

@@ -1,7 +1,12 @@
-"""Sign in: username, password, then the role to act in."""
+"""Sign in: username, password, then the role to act in. After an
+administrator's reset the officer chooses a new password first.
+
+Failures are counted per username in the database and lock it after
+repeated failures (domain/officers/service.py); every attempt is logged."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -10,6 +15,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, OptionList, St
 from textual.widgets.option_list import Option
 
 from domain.errors import MsafiriError
+from domain.officers.service import PasswordChangeRequired
 from domain.values import Role
 from tui.app.session import Session, role_label
 from tui.app.widgets import text_input
@@ -60,15 +66,34 @@ class SignInScreen(Screen):
 
         def check():
             try:
-                return officers.sign_in(username, password)
+                return officers.sign_in(
+                    username, password, interface="tui", connection=self.app.connection
+                )
             except MsafiriError as error:
                 return error
 
-        self.app.call(check, then=self._checked, group="sign-in", exclusive=True)
+        def checked(result) -> None:
+            if isinstance(result, PasswordChangeRequired):
+                from tui.app.screens.change_password import ChangePasswordScreen
+
+                # Nothing else until the reset password is replaced.
+                self.app.push_screen(
+                    ChangePasswordScreen(username, current=password, forced=True),
+                    self._after_change,
+                )
+                return
+            self._checked(result)
+
+        self.app.call(check, then=checked, group="sign-in", exclusive=True)
+
+    def _after_change(self, officer) -> None:
+        self.query_one("#password", Input).value = ""
+        if officer is not None:
+            self._checked(officer)
 
     def _refuse(self, message: str) -> None:
         error = self.query_one("#signin-error", Static)
-        error.update(f"✗ {message}")
+        error.update(Text(f"✗ {message}"))
         error.add_class("shown")
 
     def _checked(self, result) -> None:

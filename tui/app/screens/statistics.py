@@ -2,65 +2,98 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-BAR_WIDTH = 30
-# (title, which statistics, the dimension shown by sex)
-TABLES = (
-    ("Migrants by destination", "migrants", "destination"),
-    ("Migrants by stage", "migrants", "stage"),
-    ("Migrants by sector", "migrants", "sector"),
-    ("Incidents by category", "incidents", "category"),
-    ("Incidents by country", "incidents", "country"),
+from domain.values import format_minor
+from projections.claims_statistics import (
+    CLAIM_SCREEN_DIMENSIONS,
+    ClaimsTable,
+    CoverageTable,
+    claims_table,
+    coverage_table,
 )
+from projections.statistics_tables import SCREEN_TABLES, StatisticsTable, build_table
+from projections.suppression import show
+
+BAR_WIDTH = 30
+# The tables (title, subject, dimension) are listed in one place for the
+# screen, the CLI and exports: projections/statistics_tables.py.
+TABLES = tuple((t.title, t.subject, t.dimension) for t in SCREEN_TABLES)
 
 
-def by_sex(rows: list[dict[str, Any]], dimension: str, measure: str) -> list[tuple[str, int, int]]:
-    """[{dimension, sex, measure}] -> [(value, female, male)] largest first."""
-    table: dict[str, list[int]] = {}
-    for row in rows:
-        counts = table.setdefault(row[dimension] or "-", [0, 0])
-        counts[0 if row["sex"] == "female" else 1] += row[measure]
-    return sorted(((k, f, m) for k, (f, m) in table.items()), key=lambda r: (-(r[1] + r[2]), r[0]))
-
-
-def bar(count: int, largest: int, mark: str) -> str:
+def bar(count: int | None, largest: int, mark: str) -> str:
     # Bars are drawn with different characters, not only colours (NO_COLOR).
+    # A hidden figure gets no bar: its length would give it away.
+    if count is None:
+        return ""
     width = round(BAR_WIDTH * count / largest) if largest else 0
     return mark * width
 
 
-def render_table(title: str, rows: list[tuple[str, int, int]]) -> Table:
-    table = Table(title=title, title_justify="left", expand=False)
+def render_table(stats: StatisticsTable) -> Table:
+    caption = stats.legend
+    table = Table(
+        title=stats.title,
+        title_justify="left",
+        expand=False,
+        caption=Text(caption) if caption else None,
+        caption_justify="left",
+    )
     for name, justify in (("", "left"), ("female", "right"), ("male", "right"), ("total", "right")):
         table.add_column(name, justify=justify)
     table.add_column("█ female  ░ male")
-    largest = max((f + m for _, f, m in rows), default=0)
-    for value, female, male in rows:
+    rows = stats.rows
+    largest = max((r[3] or 0 for r in rows), default=0)
+    for value, female, male, total in rows:
         table.add_row(
-            value.replace("_", " "),
-            f"{female:,}",
-            f"{male:,}",
-            f"{female + male:,}",
+            Text(value.replace("_", " ")),  # a value from the data: literal
+            show(female),
+            show(male),
+            show(total),
             bar(female, largest, "█") + bar(male, largest, "░"),
         )
     if rows:
-        table.add_row(
-            "all",
-            f"{sum(r[1] for r in rows):,}",
-            f"{sum(r[2] for r in rows):,}",
-            f"{sum(r[1] + r[2] for r in rows):,}",
-            "",
-            style="bold",
-        )
+        table.add_row("all", *(show(v) for v in stats.totals), "", style="bold")
+    return table
+
+
+def render_claims(stats: ClaimsTable) -> Table:
+    """Claims by sex (issue 16): counts, then amounts in major units of the
+    row's currency; a hidden count hides its amounts."""
+    caption = stats.legend
+    table = Table(
+        title=stats.title,
+        title_justify="left",
+        caption=Text(caption) if caption else None,
+        caption_justify="left",
+    )
+    table.add_column(stats.dimension)
+    table.add_column("cur.")
+    for measure in ("claims", "recovered", "outstanding"):
+        for sex in ("F", "M", "all"):
+            table.add_column(f"{measure} {sex}", justify="right")
+    for value, currency, *figures in stats.rows:
+        cells = [
+            show(f) if n < 3 or f is None else format_minor(f, currency)
+            for n, f in enumerate(figures)
+        ]
+        table.add_row(Text(value.replace("_", " ")), currency, *cells)
+    return table
+
+
+def render_coverage(stats: CoverageTable) -> Table:
+    table = Table(title=stats.title, title_justify="left")
+    for n, name in enumerate(stats.columns):
+        table.add_column(name.replace("_", " "), justify="left" if n < 2 else "right")
+    for row in stats.rows:
+        table.add_row(*(Text(str(cell)) for cell in row))
     return table
 
 
@@ -80,7 +113,7 @@ class StatisticsScreen(Screen):
     def on_mount(self) -> None:
         self.action_reload()
 
-    live_contexts = frozenset({"cases", "incidents"})
+    live_contexts = frozenset({"cases", "incidents", "claims", "coverage"})
 
     def refresh_data(self) -> None:
         self.action_reload()
@@ -88,21 +121,26 @@ class StatisticsScreen(Screen):
     def action_reload(self) -> None:
         queries = self.app.read_side.queries
 
-        def load() -> list[tuple[str, list[tuple[str, int, int]]]]:
-            out = []
-            for title, which, dimension in TABLES:
-                if which == "migrants":
-                    rows = queries.migrant_statistics(by=("sex", dimension))
-                    out.append((title, by_sex(rows, dimension, "migrants")))
-                else:
-                    rows = queries.incident_statistics(by=("sex", dimension))
-                    out.append((title, by_sex(rows, dimension, "incidents")))
-            return out
+        threshold = self.app.system.settings.suppression_threshold
+
+        def load() -> tuple[list[StatisticsTable], list[ClaimsTable], CoverageTable]:
+            return (
+                [build_table(queries, spec, threshold) for spec in SCREEN_TABLES],
+                [claims_table(queries.claims, by, threshold) for by in CLAIM_SCREEN_DIMENSIONS],
+                coverage_table(queries.claims),
+            )
 
         self.app.call(load, then=self._show, group="stats")
 
-    def _show(self, tables: list[tuple[str, list[tuple[str, int, int]]]]) -> None:
-        self.tables = tables
+    def _show(self, loaded: tuple[list[StatisticsTable], list[ClaimsTable], CoverageTable]) -> None:
+        tables, claims, coverage = loaded
+        # (title, [(value, female, male)]) with None where a figure is hidden.
+        self.tables = [(t.title, [r[:3] for r in t.rows]) for t in tables]
+        self.claim_tables = claims
         self.query_one("#stats", Static).update(
-            Group(*(render_table(title, rows) for title, rows in tables))
+            Group(
+                *(render_table(t) for t in tables),
+                *(render_claims(t) for t in claims),
+                render_coverage(coverage),
+            )
         )

@@ -28,6 +28,8 @@ def status_facts(app: Any) -> dict[str, str]:
     }
     if app.session is not None:
         facts["signed in"] = app.session.label
+    connection, origin = app.connection, app.connection_from
+    facts["connected by"] = f"{connection} from {origin}" if origin else connection
     try:
         facts.update(app.read_side.status())
     except Exception as error:  # the status screen must show even a broken read side

@@ -9,15 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from domain.values import format_minor
 from projections.queries import TimelineEntry
 from tui.app.readside import TrailLine
+from tui.app.screens.audit import money_text
 from tui.app.widgets import facts_grid
 
 SYSTEM_ACTOR = "Msafiri (system)"
@@ -38,17 +39,20 @@ def _is_money(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"amount_minor", "currency"}
 
 
-def recorded_fields(payload: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+def recorded_fields(
+    payload: dict[str, Any], prefix: str = "", currency: str | None = None
+) -> list[tuple[str, str]]:
     """The event's own fields as (label, text) rows, nested records flattened
     ("contract · employer name"), money in major units with its currency."""
     rows: list[tuple[str, str]] = []
     for key, value in payload.items():
         label = f"{prefix}{_label(key)}"
-        if _is_money(value):
-            amount = format_minor(value["amount_minor"], value["currency"])
-            rows.append((label, f"{amount} {value['currency']}"))
+        amount = money_text(key, value, payload, currency)
+        if amount is not None:
+            rows.append((label.removesuffix(" minor"), amount))
         elif isinstance(value, dict) and value:
-            rows += recorded_fields(value, prefix=f"{label} · ")
+            inner = payload.get("currency") or currency
+            rows += recorded_fields(value, prefix=f"{label} · ", currency=inner)
         elif isinstance(value, list | tuple):
             rows.append((label, ", ".join(str(item) for item in value) or "-"))
         elif value is None or value == {} or value == "":
@@ -93,17 +97,25 @@ class TimelineEntryScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         entry = self.entry
         with VerticalScroll(id="timeline-entry", classes="card"):
-            yield Static(f"#{entry.notification_id} · {entry.event_type}", classes="card-title")
+            yield Static(
+                Text(f"#{entry.notification_id} · {entry.event_type}"), classes="card-title"
+            )
             yield Static(_grid(list(entry_facts(entry).items())), id="entry-facts")
             yield Static("Summary", classes="entry-heading")
-            yield Static(entry.summary or "-", id="entry-summary")
+            yield Static(Text(entry.summary or "-"), id="entry-summary")
             yield Static("Recorded details", classes="entry-heading")
             yield Static("reading...", id="entry-recorded")
             yield Static("enter or escape: close", id="entry-help", classes="card-help")
 
     def on_mount(self) -> None:
         app: Any = self.app
-        app.call(app.read_side.event_at, self.entry.notification_id, then=self._show, group="entry")
+        app.call(
+            app.read_side.event_at,
+            self.entry.notification_id,
+            app.viewer,
+            then=self._show,
+            group="entry",
+        )
 
     def _show(self, line: TrailLine | None) -> None:
         self.recorded = line
@@ -111,4 +123,9 @@ class TimelineEntryScreen(ModalScreen[None]):
         if line is None:
             target.update("The stored event at this position could not be read.")
             return
-        target.update(_grid(recorded_fields(line.payload) or [("-", "no further fields")]))
+        target.update(
+            _grid(
+                recorded_fields(line.payload, currency=line.currency)
+                or [("-", "no further fields")]
+            )
+        )

@@ -1,0 +1,218 @@
+"""Fifty officers at once, and a cold `fund balances`, on PostgreSQL.
+
+    uv run python -m bench.bench_fifty_officers [--part officers|cold|both] [--migrants 50000]
+
+officers: the workload of tests/fifty_officers.py (5 processes x 10 officers:
+  searches, case commands, requests, approvals, payments, a contribution
+  import, all released together) on a fresh database. Reports the latency
+  of each money command (p50/p95/max) and how many failed. Baseline, same
+  run: the rows those commands stored, written again into an identical empty
+  table by raw psycopg, one transaction per command (split at each receipt)
+  taking the fund's advisory lock and the recorder's table lock.
+cold: `msafiri demo --migrants N` into a fresh database, then fresh processes
+  each load the fund's book (the first money command and `fund balances` do
+  exactly this) and print the seconds and peak memory; the first run after
+  the demo finds no snapshot, replays the book and takes one; later runs
+  start from it. In the same fresh process the whole book is also replayed
+  from its first event (what every cold start did before snapshots), and the
+  whole `msafiri fund balances` command is timed beside a raw psycopg
+  process reading the book's rows. The database is dropped after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+from eventsourcing.utils import get_topic
+
+from bench.common import postgres_database
+from ledger.events import CommandAccepted, CommandRefused
+from msafiri.bootstrap import build_system
+from msafiri.postgres_recorder import advisory_key
+from msafiri.settings import Settings
+from tests.conftest import Officers
+from tests.fifty_officers import MONEY, run_all, set_up
+
+RECEIPTS = {get_topic(CommandAccepted), get_topic(CommandRefused)}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def officers_part() -> None:
+    with postgres_database() as url, tempfile.TemporaryDirectory() as tmp:
+        system = build_system(Settings(database_url=url))
+        plan = set_up(system, Officers(system), url, Path(tmp))
+        book_id = system.ledger.book_id
+        before = system.store.recorder.max_notification_id() or 0
+        system.close()
+        started = time.perf_counter()
+        results = run_all(plan)
+        wall = time.perf_counter() - started
+        raw = raw_transactions(url, before, book_id.bytes)
+    failed = [r for r in results if r["error"]]
+    money = [r["ms"] for r in results if r["kind"] in MONEY and not r["error"]]
+    print(f"{len(results)} commands by 50 officers in {wall:.1f} s; failed: {len(failed)}")
+    for row in failed[:5]:
+        print("  ", row)
+    print("| command | n | p50 ms | p95 ms | max ms |")
+    print("|---|---|---|---|---|")
+    for kind in (*MONEY, "search", "report incident", "register migrant"):
+        ms = [r["ms"] for r in results if r["kind"] == kind and not r["error"]]
+        if ms:
+            print(
+                f"| {kind} | {len(ms)} | {statistics.median(ms):.0f} | "
+                f"{percentile(ms, 0.95):.0f} | {max(ms):.0f} |"
+            )
+    p95 = percentile(money, 0.95)
+    print(f"| all money commands | {len(money)} | {statistics.median(money):.0f} | {p95:.0f} ")
+    raw_p95 = percentile(raw, 0.95)
+    print(
+        f"\nraw transactions (same rows, one per command, advisory + table lock): "
+        f"n={len(raw)}, p95 {raw_p95:.1f} ms; money p95 / raw p95 = {p95 / raw_p95:.1f}x"
+    )
+
+
+def raw_transactions(url: str, after: int, key: bytes) -> list[float]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM msafiri_events "
+            "WHERE notification_id > %s ORDER BY notification_id",
+            (after,),
+        ).fetchall()
+        conn.execute("CREATE TABLE raw_events (LIKE msafiri_events INCLUDING ALL)")
+        conn.autocommit = False
+        groups, current = [], []
+        for row in rows:
+            current.append(row)
+            if row[2] in RECEIPTS:
+                groups.append(current)
+                current = []
+        lock = advisory_key(UUID(bytes=key))
+        times = []
+        with conn.cursor() as cursor:
+            for group in groups:
+                started = time.perf_counter()
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+                cursor.execute("LOCK TABLE raw_events IN EXCLUSIVE MODE")
+                cursor.executemany(
+                    "INSERT INTO raw_events (originator_id, originator_version, topic, state) "
+                    "VALUES (%s, %s, %s, %s)",
+                    group,
+                )
+                conn.commit()
+                times.append((time.perf_counter() - started) * 1000)
+        return times
+
+
+LOAD_BOOK = """
+import json, resource, sys, time
+from msafiri.bootstrap import build_system
+from msafiri.settings import Settings
+system = build_system(Settings(database_url=sys.argv[1]))
+started = time.perf_counter()
+book = system.ledger.book()
+load = time.perf_counter() - started
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+started = time.perf_counter()
+replayed = None
+for event in system.store.events.get(system.ledger.book_id):
+    replayed = event.mutate(replayed)
+full = time.perf_counter() - started
+assert replayed.version == book.version
+print(json.dumps({"load": load, "rss_kb": rss, "full": full, "version": book.version}))
+system.close()
+"""
+
+RAW_READ = """
+import sys, time, uuid, psycopg
+started = time.perf_counter()
+with psycopg.connect(sys.argv[1]) as conn:
+    rows = conn.execute(
+        "SELECT state FROM msafiri_events WHERE originator_id = %s ORDER BY originator_version",
+        (uuid.UUID(sys.argv[2]),),
+    ).fetchall()
+print(len(rows))
+"""
+
+
+def cold_part(migrants: int) -> None:
+    cli = str(Path(sys.executable).parent / "msafiri")
+    with postgres_database() as url:
+        env = {**os.environ, "MSAFIRI_DATABASE_URL": url}
+        started = time.perf_counter()
+        subprocess.run(
+            [cli, "demo", "--migrants", str(migrants), "--json"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        print(f"demo of {migrants:,} migrants built in {time.perf_counter() - started:.0f} s")
+        system = build_system(Settings(database_url=url))
+        book_id = str(system.ledger.book_id)
+        events = system.store.recorder.max_notification_id()
+        system.close()
+        print(f"events in the log: {events:,}")
+        print("| run | book events | book load s | peak RSS MB | full replay s (same process) |")
+        print("|---|---|---|---|---|")
+        for run in ("1st (no snapshot yet)", "2nd", "3rd"):
+            out = (
+                subprocess.run(
+                    [sys.executable, "-c", LOAD_BOOK, url],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
+            r = json.loads(out)
+            print(
+                f"| {run} | {r['version']:,} | {r['load']:.3f} | {r['rss_kb'] / 1024:.0f} "
+                f"| {r['full']:.3f} |"
+            )
+        walls = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([cli, "fund", "balances"], env=env, check=True, capture_output=True)
+            walls.append(time.perf_counter() - started)
+        raws = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-c", RAW_READ, url, book_id], check=True, capture_output=True
+            )
+            raws.append(time.perf_counter() - started)
+        ours, raw = min(walls), min(raws)
+        print(
+            f"\n`msafiri fund balances`, whole process, best of 3: {ours:.2f} s; raw psycopg "
+            f"process reading the book's rows: {raw:.2f} s; ratio {ours / raw:.1f}x"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=("officers", "cold", "both"), default="both")
+    parser.add_argument("--migrants", type=int, default=50_000)
+    args = parser.parse_args()
+    if args.part in ("officers", "both"):
+        officers_part()
+    if args.part in ("cold", "both"):
+        cold_part(args.migrants)
+
+
+if __name__ == "__main__":
+    main()

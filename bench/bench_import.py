@@ -1,0 +1,129 @@
+"""Members import throughput beside a raw baseline writing the same rows.
+
+    uv run python -m bench.bench_import --members 20000 [--backend postgresql|sqlite|both]
+
+1. A members CSV of N synthetic rows (identity, phone, county, education,
+   skills, a membership) is written to a temporary file.
+2. `import_members()` (the body of `msafiri import members`) is timed end to
+   end on a fresh database: reading and validating every line through the
+   commands, building the aggregates, one atomic save per batch of
+   MEMBERS_PER_SAVE members.
+3. The very rows the import stored are read back and written again into an
+   identical empty table by raw `executemany` (psycopg 3 / sqlite3), one
+   transaction per batch of the same size, with the table lock the recorder
+   takes - the same I/O with no domain work.
+4. The import is run again on the same file (every line already imported).
+The ratio is import rows/s over raw rows/s, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from bench.bench_demo_load import raw_postgresql, raw_sqlite
+from bench.common import postgres_database
+from domain.values import KENYA_COUNTIES
+from msafiri.bootstrap import build_system
+from msafiri.demo.officers import ensure_demo_officers
+from msafiri.registry_import import MEMBERS_PER_SAVE, import_members
+from msafiri.settings import Settings
+
+COLUMNS = [
+    *("full_name", "sex", "date_of_birth", "national_id", "passport_number", "phone"),
+    *("county", "education", "skills", "registered_on"),
+    *("membership_number", "starts_on", "ends_on"),
+]
+
+
+def write_members(path: Path, count: int, seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for n in range(count):
+            registered = date(2025, 1, 1) + timedelta(days=rng.randint(0, 500))
+            born = registered - timedelta(days=rng.randint(20 * 365, 45 * 365))
+            writer.writerow(
+                [
+                    f"Member {n}",
+                    rng.choice(("female", "male")),
+                    born.isoformat(),
+                    f"{30_000_000 + n:08d}",
+                    f"BK{n:07d}" if rng.random() < 0.3 else "",
+                    f"+2547{rng.randint(10_000_000, 99_999_999)}",
+                    rng.choice(KENYA_COUNTIES),
+                    rng.choice(("primary", "secondary", "tvet", "university", "none")),
+                    "housekeeping;childcare",
+                    registered.isoformat(),
+                    f"MWF-B-{n:07d}",
+                    registered.isoformat(),
+                    (registered + timedelta(days=730)).isoformat(),
+                ]
+            )
+
+
+def time_import(url: str, path: Path, workers: int | None) -> tuple[int, int, float, float]:
+    """(members, events stored, seconds, seconds of the idempotent re-run)."""
+    system = build_system(Settings(database_url=url))
+    actors = ensure_demo_officers(system)
+    before = system.store.recorder.max_notification_id() or 0
+    started = time.perf_counter()
+    report = import_members(system, actors["registrar"], path, workers=workers)
+    seconds = time.perf_counter() - started
+    events = system.store.recorder.max_notification_id() - before
+    started = time.perf_counter()
+    again = import_members(system, actors["registrar"], path, workers=workers)
+    rerun = time.perf_counter() - started
+    assert again.imported == 0 and again.already_imported == report.imported
+    system.close()
+    return report.imported, events, seconds, rerun
+
+
+def report(backend: str, measured: tuple[int, int, float, float], raw: tuple[int, float]) -> None:
+    members, events, seconds, rerun = measured
+    rate, raw_rate = events / seconds, raw[0] / raw[1]
+    print(
+        f"| {backend} | {members:,} | {events:,} | {members / seconds:,.0f} | {rate:,.0f} "
+        f"| {raw_rate:,.0f} | {rate / raw_rate:.2f}x | {rerun:.1f} s |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=20_000)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite", "both"), default="both")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that validate and build (default 0: all in this one)",
+    )
+    args = parser.parse_args()
+    print(
+        "| backend | members | events | members/s | import events/s "
+        "| raw executemany events/s | ratio | re-run (all already imported) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "members.csv"
+        write_members(source, args.members)
+        if args.backend in ("sqlite", "both"):
+            path = Path(tmp) / "bench.db"
+            measured = time_import(f"sqlite:///{path}", source, args.workers)
+            chunk = round(measured[1] / measured[0] * MEMBERS_PER_SAVE)
+            report("SQLite", measured, raw_sqlite(path, chunk))
+        if args.backend in ("postgresql", "both"):
+            with postgres_database() as url:
+                measured = time_import(url, source, args.workers)
+                chunk = round(measured[1] / measured[0] * MEMBERS_PER_SAVE)
+                report("PostgreSQL", measured, raw_postgresql(url, chunk))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Employers and recruitment agencies: registries, duplicates, watchlist (issue 16)."""

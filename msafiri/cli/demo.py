@@ -1,0 +1,103 @@
+"""`msafiri demo`: fill a database with a realistic synthetic population."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from msafiri.cli.context import CliContext, emit
+from msafiri.demo.officers import (
+    DEMO_ACCOUNT_EVENTS,
+    DEMO_PASSWORD,
+    NotADemoDatabase,
+    ensure_demo_officers,
+)
+from msafiri.demo.population import history_start, populate_with_fund
+
+
+@click.command(name="demo", help="Fill the database with synthetic migrants, incidents and a fund.")
+@click.option("--migrants", type=click.IntRange(1, 1_000_000), default=5000, show_default=True)
+@click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, same data.")
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the demo's history, YYYY-MM-DD (default: yesterday, UTC). "
+    "The same seed and the same day give the same data.",
+)
+@click.option("--add", is_flag=True, help="Add more to a database that already has demo data.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def demo(
+    ctx: CliContext, migrants: int, seed: int, today: datetime | None, add: bool, as_json: bool
+) -> None:
+    ctx.may_create = True  # the README's first command: it makes the database
+    real_today = datetime.now(tz=UTC).date()
+    # Yesterday: the whole last office day is history, nothing is recorded
+    # later than now, and the fund's queue holds requests due in the days ahead.
+    last_day = today.date() if today else real_today - timedelta(days=1)
+    if last_day >= real_today:
+        raise click.BadParameter(
+            f"must be a day before today ({real_today}, UTC): the demo records only the past",
+            param_hint="--today",
+        )
+    system = ctx.system
+    try:
+        actors = ensure_demo_officers(system, at=history_start(last_day))
+    except NotADemoDatabase as error:
+        raise click.ClickException(str(error)) from None
+    before = system.store.recorder.max_notification_id() or 0
+    if before > DEMO_ACCOUNT_EVENTS and not add:
+        emit(
+            as_json,
+            {"migrants": 0, "events": 0, "already_populated": True},
+            f"{system.database.url} already holds demo data (use --add for more).",
+        )
+        return
+    started = time.perf_counter()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, disable=as_json, transient=False) as progress:
+        task = progress.add_task("migrants", total=migrants)
+        fund = progress.add_task("fund", total=None)
+        populate_with_fund(
+            system,
+            actors,
+            migrants,
+            seed,
+            progress=lambda n: progress.advance(task, n),
+            today=last_day,
+            fund_progress=lambda n: progress.advance(fund, n),
+        )
+    events = (system.store.recorder.max_notification_id() or 0) - before
+    seconds = time.perf_counter() - started
+    # The read models and the audit chain catch up now, so the UI opens on
+    # current screens (a few seconds per 100k events).
+    with Progress(*columns, disable=as_json, transient=True) as progress:
+        task = progress.add_task("read models", total=None)
+        ctx.after_write()  # the data is stored: a failure here is a warning
+        system.read_models.analyze(events=True)  # fresh planner statistics
+        progress.update(task, completed=1, total=1)
+    result = {
+        "migrants": migrants,
+        "events": events,
+        "seconds": round(seconds, 2),
+        "events_per_second": round(events / seconds),
+        "demo_password": DEMO_PASSWORD,
+    }
+    emit(
+        as_json,
+        result,
+        f"{migrants:,} migrants, {events:,} events in {seconds:.1f} s "
+        f"({events / seconds:,.0f} events/s). Demo officers: demo.registrar, demo.attache, "
+        f"demo.reintegration, demo.fund, demo.fund2, demo.auditor, demo.supervisor, "
+        f"demo.dpo, demo.dpo2, demo.admin "
+        f"(password {DEMO_PASSWORD}).",
+    )

@@ -1,0 +1,117 @@
+"""`audit verify` on the fund's book snapshots (ledger/snapshot.py).
+
+A snapshot is a cache the ledger trusts when it starts: a fresh process
+reads the book's latest snapshot and only the events after it. So a
+snapshot row written or changed by SQL must not pass unseen. Every row of
+the snapshot table must open with the key (sealed like an event, bound to
+its aggregate id, version and topic), be a book snapshot, and equal the
+book replayed from the log to its version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import orjson
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from ledger.book import Book
+from ledger.snapshot import BookSnapshot
+
+TOPIC = get_topic(BookSnapshot)
+# What reading back a bad row raises (EventForged is a ValueError).
+UNREADABLE = (ValueError, TypeError, KeyError, AssertionError)
+
+
+def stored_snapshots(system: Any) -> list[StoredEvent]:
+    """Every row of the snapshot table, read by SQL (whatever its id)."""
+    snapshots = system.ledger.snapshots
+    if snapshots is None:
+        return []
+    table = snapshots.recorder.events_table_name
+    conn = system.audit.connect()
+    try:
+        rows = conn.execute(
+            f"SELECT originator_id, originator_version, topic, state FROM {table} "
+            "ORDER BY originator_id, originator_version"
+        ).fetchall()
+    finally:
+        conn.close()
+    return [
+        StoredEvent(
+            originator_id=UUID(str(row[0])),
+            originator_version=int(row[1]),
+            topic=row[2],
+            state=bytes(row[3]),
+        )
+        for row in rows
+    ]
+
+
+class SnapshotCheck:
+    """Reads the snapshot rows first, then is fed the book's replay
+    (`each`, after every event) and compares at each snapshot's version."""
+
+    def __init__(self, system: Any, book_id: UUID):
+        self.book_id = book_id
+        self.problems: list[str] = []
+        self.wanted: dict[int, dict] = {}
+        self.checked = 0
+        mapper = system.ledger.snapshots.mapper if system.ledger.snapshots else None
+        for row in stored_snapshots(system):
+            where = f"book snapshot {row.originator_id}/{row.originator_version}"
+            if row.topic != TOPIC:
+                self.problems.append(f"{where}: topic {row.topic!r} is not a book snapshot")
+                continue
+            try:
+                snapshot = mapper.to_domain_event(row)  # authenticates, then validates
+            except UNREADABLE as error:
+                reason = " ".join(str(error).split())[:200] or type(error).__name__
+                self.problems.append(f"{where}: cannot be read back ({reason}); it was forged")
+                continue
+            if (snapshot.originator_id, snapshot.originator_version) != (
+                row.originator_id,
+                row.originator_version,
+            ):
+                self.problems.append(
+                    f"{where}: holds the state of {snapshot.originator_id}/"
+                    f"{snapshot.originator_version}; it was copied"
+                )
+            elif row.originator_id != book_id:
+                self.problems.append(f"{where}: no book of this fund has that id")
+            else:
+                self.wanted[row.originator_version] = plain(snapshot.state)
+
+    def each(self) -> Callable[[Book], None]:
+        def compare(book: Book) -> None:
+            state = self.wanted.pop(book.version, None)
+            if state is None:
+                return
+            self.checked += 1
+            replayed = plain(BookSnapshot.take(book).state)
+            keys = replayed.keys() | state.keys()
+            differ = sorted(k for k in keys if replayed.get(k) != state.get(k))
+            if differ:
+                self.problems.append(
+                    f"book snapshot {self.book_id}/{book.version}: {', '.join(differ)} "
+                    "differ from the book replayed from the log to that version; "
+                    "a fresh process would start from it"
+                )
+
+        return compare
+
+    def finish(self, head: int) -> list[str]:
+        for version in sorted(self.wanted):
+            self.problems.append(
+                f"book snapshot {self.book_id}/{version}: the book's log ends at version "
+                f"{head}; no such book was ever stored"
+            )
+        return self.problems
+
+
+def plain(state: dict) -> dict:
+    """As JSON would give it back (tuples as lists, keys as strings)."""
+    return orjson.loads(orjson.dumps(state))
