@@ -686,6 +686,11 @@ def test_what_the_boundary_accepts_every_follower_applies(poisoned, tmp_path):
     feed(feeder, base, nasty())
     assert system.store.recorder.max_notification_id() != head
     assert_every_follower_at_head(system)
+    # And one plainly refused reason: every family that takes a reason has its
+    # refused path taken whatever the random examples drew (CI once drew no
+    # refused legal basis for an erasure in 60 examples).
+    feed(feeder, base, nasty(reason="no"))
+    assert_every_follower_at_head(system)
 
     # Both paths were taken: poison was refused and nasty-but-valid accepted.
     for name in ("RegisterMigrant", "ReportIncident", "RecordGrant", "RequestDisbursement",
