@@ -6,12 +6,14 @@
 A case open is what `msafiri case show` and the TUI's case screen read: the
 case loaded from its events and its read-model row. A search is the first
 page of 50 for a surname prefix. "off" does only that; "on" also records
-the read as the CLI and TUI do (buffered; the background thread writes the
-chained batches meanwhile); "sync" writes each entry in its own transaction
-before returning (MSAFIRI_ACCESS_LOG_FLUSH_MS=0), for comparison. "off" and
-"on" alternate read by read over the same sample, so they share the
-machine's load, and take turns going first; "sync" is measured in a phase
-of its own beside "off" again. The ratio is on / off (target <= 1.2).
+the read as the CLI and TUI do (`AccessLogService.record_read`, which also
+asks how the officer holds the case, to log a grant use; buffered: the
+background thread writes the chained batches meanwhile); "sync" writes each
+entry in its own transaction before returning (MSAFIRI_ACCESS_LOG_FLUSH_MS=0),
+for comparison. "off" and "on" alternate read by read over the same sample,
+so they share the machine's load, and take turns going first; "sync" is
+measured in a phase of its own beside "off" again. The ratio is on / off
+(target <= 1.2).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from domain.values import Role
 from msafiri.bootstrap import build_system, connector
 from msafiri.settings import Settings
 from projections.access_log.recorder import AccessRecorder
+from projections.access_log.service import AccessLogService
 from projections.access_log.store import AccessLogStore
 
 
@@ -50,25 +53,31 @@ def main() -> None:
     sample = [UUID(rng.choice(ids)) for _ in range(args.reads)]
     names = [queries.get_case(str(m)).full_name.split()[-1][:4] for m in sample]
     store = AccessLogStore(connector(system.settings, system.database), system.database.backend)
+    # What the TUI and the CLI call: record_read, which also asks how the
+    # officer holds the case (a grant use is logged as one) - not the bare recorder.
+    authz = system.authz
     recorders = {
         "off": None,
-        "on": AccessRecorder(store),  # the default: 200 ms / 100 entries
-        "sync": AccessRecorder(store, flush_ms=0),
+        # the default: 200 ms / 100 entries
+        "on": AccessLogService(store, AccessRecorder(store), authz, None, queries),
+        "sync": AccessLogService(store, AccessRecorder(store, flush_ms=0), authz, None, queries),
     }
     actor = Actor(officer_id=officer_id("demo.attache"), role=Role.LABOUR_ATTACHE)
 
-    def case_open(recorder: AccessRecorder | None, n: int) -> None:
+    def case_open(recorder: AccessLogService | None, n: int) -> None:
         migrant_id = sample[n]
         system.cases.get(migrant_id)
         queries.get_case(str(migrant_id))
         if recorder is not None:
-            recorder.record("demo.attache", actor, CASE_OPEN, subject_kind="case",
-                            subject_id=migrant_id)  # fmt: skip
+            recorder.record_read("demo.attache", actor, CASE_OPEN, interface="terminal",
+                                 subject_kind="case", subject_id=migrant_id)  # fmt: skip
 
-    def search(recorder: AccessRecorder | None, n: int) -> None:
+    def search(recorder: AccessLogService | None, n: int) -> None:
         queries.search_cases(names[n], limit=50)
         if recorder is not None:
-            recorder.record("demo.attache", actor, SEARCH, detail=search_detail(names[n]))
+            recorder.record_read(
+                "demo.attache", actor, SEARCH, interface="terminal", detail=search_detail(names[n])
+            )
 
     results: dict[str, dict[str, float]] = {}
     for kind, read in (("case open", case_open), ("case search", search)):
@@ -93,7 +102,7 @@ def main() -> None:
             results[kind][f"ratio_{variant}_off"] = round(other / off, 3)
     for recorder in recorders.values():
         if recorder is not None:
-            recorder.close()
+            recorder.recorder.close()
     cases = queries.count_cases()
     system.close()
     print(json.dumps({"cases": cases, "reads_per_variant": args.reads, **results}, indent=2))
