@@ -117,7 +117,7 @@ def render_placements(stats: PlacementTable) -> Table:
         name, country, placed, restricted, other, total, *rates = row
         table.add_row(
             Text(name),  # a registered name: literal, never markup
-            country,
+            Text(country),
             show(placed),
             show(restricted),
             show(other),
