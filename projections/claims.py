@@ -8,9 +8,12 @@ employer and agency), so statistics group claims without reading another
 projection. A claim keeps the contract fields as they were when it was
 opened; sex follows corrections.
 
-The agency is today the contract's free-text `recruitment_agency`. When
-contracts carry an `agency_id` (the registries of issue 16), change the one
-line marked AGENCY below to read it; the statistics group by the column.
+The agency is kept twice: the contract's free-text `recruitment_agency`
+and its registered `agency_id` (migration 0021), set by the contract or by
+the one-off ContractPartiesLinked. Statistics group by the registered
+agency's name, resolved at read time to the record a merged duplicate now
+stands for (projections/claims_queries.py), and by the free text only for
+claims whose contract is not linked.
 
 `coverage` keeps one row per contract (migrant and cycle): insured, policy,
 registration with the destination's social security; and the agreements
@@ -44,6 +47,7 @@ CLAIM_COLUMNS = (
     "sector",
     "employer",
     "agency",
+    "agency_id",
     "opened_on",
     "opened_by",
     "notes",
@@ -63,12 +67,26 @@ ENTRY_COLUMNS = (
     "recorded_by",
     "recorded_at",
 )
-PEOPLE_COLUMNS = ("migrant_id", "sex", "destination", "sector", "employer", "agency")
+PEOPLE_COLUMNS = (
+    "migrant_id",
+    "sex",
+    "destination",
+    "sector",
+    "employer",
+    "agency",
+    "agency_id",
+)
 CLAIM_TYPES = frozenset(
     {"ClaimOpened", "ClaimStepRecorded", "ClaimRecoveryRecorded", "ClaimClosed"}
 )
 PEOPLE_TYPES = frozenset(
-    {"MigrantRegistered", "RegistrationCorrected", "ContractRegistered", "EmployerChanged"}
+    {
+        "MigrantRegistered",
+        "RegistrationCorrected",
+        "ContractRegistered",
+        "EmployerChanged",
+        "ContractPartiesLinked",
+    }
 )
 
 
@@ -89,8 +107,17 @@ class ClaimsProjection(Projection):
             {r.originator_id for r in records if r.type in CLAIM_TYPES}
             - {r.originator_id for r in records if r.type == "ClaimOpened"}
         )
+        linked = {
+            r.originator_id
+            for r in records
+            if r.type == "ContractPartiesLinked" and r.data.get("agency_id")
+        }
+        if linked:
+            claims.load_where("migrant_id", linked)
         for record in records:
-            if record.type in PEOPLE_TYPES:
+            if record.type == "ContractPartiesLinked":
+                self.apply_link(people, claims, record)
+            elif record.type in PEOPLE_TYPES:
                 self.apply_person(people, record)
             else:
                 self.apply_claim(people, claims, entries, record)
@@ -110,6 +137,7 @@ class ClaimsProjection(Projection):
                     "sector": "",
                     "employer": "",
                     "agency": "",
+                    "agency_id": None,
                 },
             )
             return
@@ -126,10 +154,34 @@ class ClaimsProjection(Projection):
             row["destination"] = contract["destination_country"]
             row["sector"] = contract["sector"]
             row["employer"] = contract["employer_name"]
-            row["agency"] = contract.get("recruitment_agency") or ""  # AGENCY
+            row["agency"] = contract.get("recruitment_agency") or ""
+            row["agency_id"] = contract.get("agency_id")
         else:
             row["employer"] = d["employer_name"]
         people.touch(migrant_id)
+
+    @staticmethod
+    def apply_link(people: RowCache, claims: RowCache, record: Record) -> None:
+        """An old free-text contract linked to its registered agency: the
+        person's current contract gets the id, and so do the claims opened
+        under it (not yet linked, naming the same free-text agency) - the
+        same contract, now known by its record."""
+        agency_id, migrant_id = record.data.get("agency_id"), record.originator_id
+        if not agency_id:
+            return
+        row = people.get(migrant_id)
+        if row is None:
+            raise LookupError(f"{record.type} for unknown migrant {migrant_id}")
+        row["agency_id"] = agency_id
+        people.touch(migrant_id)
+        for claim_id, claim in claims.rows.items():
+            if (
+                claim["migrant_id"] == migrant_id
+                and claim["agency_id"] is None
+                and claim["agency"] == row["agency"]
+            ):
+                claim["agency_id"] = agency_id
+                claims.touch(claim_id)
 
     def apply_claim(
         self, people: RowCache, claims: RowCache, entries: RowCache, record: Record
@@ -159,6 +211,7 @@ class ClaimsProjection(Projection):
                     "sector": person.get("sector", ""),
                     "employer": person.get("employer", ""),
                     "agency": person.get("agency", ""),
+                    "agency_id": person.get("agency_id"),
                     "opened_on": d["opened_on"],
                     "opened_by": d["actor_id"],
                     "notes": d["notes"],

@@ -25,12 +25,13 @@ if TYPE_CHECKING:
     from projections.queries import Queries
 
 # What claim statistics may be grouped by: columns of rm_claims (the
-# contract as it was when the claim was opened). Agency is the contract's
-# free text today; when contracts carry agency_id, point "agency" at it.
+# contract as it was when the claim was opened). Agency is the registered
+# agency's name - the record a merged duplicate now stands for (`ag`, see
+# claim_figures) - and the contract's free text only where it is not linked.
 CLAIM_BY = {
     "destination": "c.destination",
     "sector": "c.sector",
-    "agency": "c.agency",
+    "agency": "COALESCE(ag.name, c.agency)",
     "employer": "c.employer",
     "kind": "c.kind",
 }
@@ -226,6 +227,8 @@ class ClaimReads:
             " sum(c.claimed_minor), sum(c.recovered_minor), sum(c.outstanding_minor)"
             " FROM rm_claims c JOIN rm_claim_people p ON p.migrant_id = c.migrant_id"
             " LEFT JOIN rm_incidents i ON i.incident_id = c.incident_id"
+            " LEFT JOIN rm_parties a ON a.party_id = c.agency_id"
+            " LEFT JOIN rm_parties ag ON ag.party_id = a.canonical_id"
             f" GROUP BY {column}, p.sex, c.currency, i.category"
         )
         keys = ("value", "sex", "currency", "category", "claims", "open")

@@ -7,7 +7,10 @@ currency (amounts are never added across currencies), by sex: how many
 claims, the amounts recovered and outstanding. A row that counts a claim on
 an incident of a restricted category is suppressed like any other
 restricted count (projections/suppression.py): a hidden count hides its
-amounts too, so a small restricted cell cannot be read back from money.
+amounts too, so a small restricted cell cannot be read back from money. The
+agency is the registered agency's name (a merged duplicate under the record
+it was merged into), the contract's free text where it is not linked
+(projections/claims_queries.py, CLAIM_BY).
 
 Coverage: per destination, by sex: placements (migrants whose current
 contract is there), insured, registered with the destination's social

@@ -16,6 +16,7 @@ from domain.values import format_minor
 from msafiri.cli.context import CliContext
 from projections.claims_queries import CLAIM_BY
 from projections.claims_statistics import claims_table, coverage_table
+from projections.placement_statistics import PLACEMENT_BY, SCREEN_LIMIT, placement_table
 from projections.statistics_tables import (
     INCIDENT_BY,
     SCREEN_TABLES,
@@ -228,6 +229,62 @@ def coverage(ctx: CliContext, as_json: bool, csv_path: Path | None, reason: str 
         click.echo(_grid(table.title, table.columns, [[str(c) for c in r] for r in table.rows]))
     if csv_path is not None and not as_json:
         click.echo(f"written to {csv_path}")
+
+
+@statistics_group.command(
+    name="placements",
+    help="Incidents per 100 placements by recruitment agency or employer: "
+    "placements (contracts linked to the registered record, merged duplicates "
+    "under their survivor), incidents of the restricted category group and of "
+    "the others, and the rates. Households are one row, never named; small "
+    "counts of restricted incidents are hidden.",
+    epilog="\b\nExample:\n  msafiri statistics placements --by employer --limit 50 "
+    "--csv placements.csv --reason 'quarterly report'",
+)
+@click.option("--by", "by", type=click.Choice(PLACEMENT_BY), default="agency", show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, 1000),
+    default=SCREEN_LIMIT,
+    show_default=True,
+    help="Records named, most placements first; the rest make one row.",
+)
+@_output
+@click.pass_obj
+def placements(
+    ctx: CliContext,
+    by: str,
+    limit: int,
+    as_json: bool,
+    csv_path: Path | None,
+    reason: str | None,
+) -> None:
+    _logged(ctx, f"statistics placements by {by}", csv_path, reason)
+    db = ctx.system.read_models.queries.db
+    table = placement_table(db, by, ctx.settings.suppression_threshold, limit)
+    body = [[_shown(c) for c in row] for row in (*table.rows, table.total)]
+    if csv_path is not None:
+        with csv_path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["table", *table.columns])
+            for row in (*table.rows, table.total):
+                writer.writerow([table.title, *(HIDDEN if c is None else c for c in row)])
+            if table.legend:
+                writer.writerow([table.title, "note", table.legend])
+    if as_json:
+        click.echo(json.dumps(table.as_dict(), sort_keys=True))
+    else:
+        click.echo(_grid(table.title, table.columns, body))
+        if table.legend:
+            click.echo(table.legend)
+    if csv_path is not None and not as_json:
+        click.echo(f"written to {csv_path}")
+
+
+def _shown(cell) -> str:
+    if isinstance(cell, int):
+        return show(cell)
+    return HIDDEN if cell is None else str(cell)
 
 
 def _grid(title: str, header, body: list[list[str]]) -> str:

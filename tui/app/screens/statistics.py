@@ -19,6 +19,7 @@ from projections.claims_statistics import (
     claims_table,
     coverage_table,
 )
+from projections.placement_statistics import PLACEMENT_BY, PlacementTable, placement_table
 from projections.statistics_tables import SCREEN_TABLES, StatisticsTable, build_table
 from projections.suppression import show
 
@@ -97,6 +98,39 @@ def render_coverage(stats: CoverageTable) -> Table:
     return table
 
 
+def render_placements(stats: PlacementTable) -> Table:
+    """Incidents per 100 placements by agency or employer (issue 16): the
+    registered names (households one row, unnamed), placements in full,
+    incident counts and rates hidden with their small restricted cells."""
+    caption = stats.legend
+    table = Table(
+        title=stats.title,
+        title_justify="left",
+        caption=Text(caption) if caption else None,
+        caption_justify="left",
+    )
+    table.add_column(stats.by)
+    table.add_column("country")
+    for name in ("placements", "restricted", "other", "incidents", "per 100"):
+        table.add_column(name, justify="right")
+    for n, row in enumerate((*stats.rows, stats.total)):
+        name, country, placed, restricted, other, total, *rates = row
+        table.add_row(
+            Text(name),  # a registered name: literal, never markup
+            Text(country),
+            show(placed),
+            show(restricted),
+            show(other),
+            show(total),
+            rates[2] if rates[2] is not None else show(None),
+            style="bold" if n == len(stats.rows) else None,
+        )
+    return table
+
+
+Loaded = tuple[list[StatisticsTable], list[ClaimsTable], CoverageTable, list[PlacementTable]]
+
+
 class StatisticsScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="stats.back"),
@@ -113,7 +147,7 @@ class StatisticsScreen(Screen):
     def on_mount(self) -> None:
         self.action_reload()
 
-    live_contexts = frozenset({"cases", "incidents", "claims", "coverage"})
+    live_contexts = frozenset({"cases", "incidents", "claims", "coverage", "employers"})
 
     def refresh_data(self) -> None:
         self.action_reload()
@@ -123,24 +157,27 @@ class StatisticsScreen(Screen):
 
         threshold = self.app.system.settings.suppression_threshold
 
-        def load() -> tuple[list[StatisticsTable], list[ClaimsTable], CoverageTable]:
+        def load() -> Loaded:
             return (
                 [build_table(queries, spec, threshold) for spec in SCREEN_TABLES],
                 [claims_table(queries.claims, by, threshold) for by in CLAIM_SCREEN_DIMENSIONS],
                 coverage_table(queries.claims),
+                [placement_table(queries.db, by, threshold) for by in PLACEMENT_BY],
             )
 
         self.app.call(load, then=self._show, group="stats")
 
-    def _show(self, loaded: tuple[list[StatisticsTable], list[ClaimsTable], CoverageTable]) -> None:
-        tables, claims, coverage = loaded
+    def _show(self, loaded: Loaded) -> None:
+        tables, claims, coverage, placements = loaded
         # (title, [(value, female, male)]) with None where a figure is hidden.
         self.tables = [(t.title, [r[:3] for r in t.rows]) for t in tables]
         self.claim_tables = claims
+        self.placement_tables = placements
         self.query_one("#stats", Static).update(
             Group(
                 *(render_table(t) for t in tables),
                 *(render_claims(t) for t in claims),
                 render_coverage(coverage),
+                *(render_placements(t) for t in placements),
             )
         )
