@@ -70,7 +70,8 @@ def party_line(row: Any) -> str:
         line = f"Agency: {row.name} ({licence}) · {status}"
         troubled = row.watchlist in LISTED or not licence_valid(row)
     else:
-        line = f"Employer: {row.name} ({row.city}, {row.country}) · {status}"
+        where = ", ".join(part for part in (row.city, row.country) if part)
+        line = f"Employer: {row.name} ({where}) · {status}"
         troubled = row.watchlist in LISTED
     if troubled:
         line += " · ⚠ a written justification is required"
