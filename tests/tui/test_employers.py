@@ -71,6 +71,11 @@ async def test_attache_is_warned_justifies_and_sees_the_employers_history(system
         table.focus()
         await pilot.press("enter")
         await settle(pilot)
+        # The agencies' picker follows (tests/tui/test_agency_pick.py): none here.
+        assert isinstance(app.screen, EmployerSearchScreen)
+        assert app.screen.party_kind == "agency"
+        await pilot.press("escape")
+        await settle(pilot)
         form = app.screen
         assert isinstance(form, FormScreen)
         assert "on the watchlist" not in str(form.query_one("#form-context", Static).render())

@@ -44,6 +44,7 @@ class Action:
     command: type[Command]
     roles: tuple[Role, ...]
     target: Target
+    about: str = ""  # the help line, when the command's docstring does not say it in one
 
     @property
     def title(self) -> str:
@@ -54,7 +55,7 @@ class Action:
         doc = (self.command.__doc__ or "").strip().splitlines()
         first = doc[0] if doc and not doc[0].startswith("A command on") else ""
         needs = "" if self.target == "new" else f" (on the selected {self.target})"
-        return (first or self.verb.capitalize()) + needs
+        return (self.about or first or self.verb.capitalize()) + needs
 
 
 def _case(key: str, verb: str, command: type[CaseCommand]) -> Action:
@@ -80,6 +81,17 @@ ACTIONS: tuple[Action, ...] = (
     _case("case.employer", "change employer", cc.ChangeEmployer),
     _case("case.renew", "renew contract", cc.RenewContract),
     _case("case.terminate", "terminate contract", cc.TerminateContract),
+    # Contracts from before the registries: link them to the registered
+    # employer and agency, chosen by name (tui/app/screens/actions.py).
+    Action(
+        "case.link_parties",
+        "case",
+        "link contract parties",
+        cc.LinkContractParties,
+        CASE_HANDLERS[cc.LinkContractParties][0],
+        "case",
+        about="Link a contract from before the registries to its registered employer and agency",
+    ),
     _case("case.welfare", "record welfare check", cc.RecordWelfareCheck),
     _case("case.training", "record on-site training", cc.RecordOnSiteTraining),
     _case("case.return", "record return", cc.RecordReturn),

@@ -51,6 +51,14 @@ CONDITIONS: dict[tuple[str, str], str] = {
     ("ReportIncident", "gbv_subtype"): "needed for sexual harassment or violence, and only then",
     ("RequestAssistance", "estimate"): "needed for legal aid, medical care and repatriation",
     ("RequestAssistance", "payee"): "needed for legal aid, medical care and repatriation",
+    # The registered employer is chosen before the form opens (issue 16).
+    ("RegisterContract", "employer_name"): "needed when no registered employer was chosen",
+    ("ChangeEmployer", "employer_name"): "needed when no registered employer was chosen",
+    **{
+        (step, "justification"): "needed for a watchlisted employer or agency, "
+        "or an agency licence not valid"
+        for step in ("RegisterContract", "ChangeEmployer", "RenewContract")
+    },
 }
 
 

@@ -180,8 +180,101 @@ class FormScreen(Screen):
             form.fixed["command_id"] = uuid4()
 
 
-# Contract steps that name an employer: it is chosen from the registry first.
-EMPLOYER_PICKS = ("case.contract", "case.employer")
+# Contract steps that name registered parties: each is chosen from its
+# registry by name, in this order, before the form opens (issue 16); the
+# form carries the ids, never shows them as fields to type. Esc on a picker
+# goes on without one: a free-text employer name, or no agency.
+PARTY_PICKS: dict[str, tuple[str, ...]] = {
+    "case.contract": ("employer", "agency"),
+    "case.employer": ("employer",),
+    "case.link_parties": ("employer", "agency"),
+}
+# Steps that keep the contract's registered parties, which the domain checks
+# again (a watchlisted employer, an agency licence no longer valid): shown on
+# the context line, with the warning, before the officer saves.
+KEPT_PARTIES: dict[str, tuple[str, ...]] = {
+    "case.renew": ("employer", "agency"),
+    "case.employer": ("agency",),
+}
+# The free-text name a registered record stands in for (the service writes
+# the registry's name there).
+FREE_TEXT = {"employer": "employer_name", "agency": "recruitment_agency"}
+
+
+def pick_parties(
+    app: Any,
+    action: Action,
+    fixed: dict[str, Any],
+    initial: dict[str, Any],
+    context: str,
+    on_done: Any,
+) -> None:
+    """Choose the step's employer and agency from the registries, one
+    picker after the other, then open its form with their ids fixed and
+    their names, watchlist and licence on the context line."""
+    from tui.app.screens.employer_search import EmployerSearchScreen, party_line
+
+    detail = getattr(app.screen, "detail", None)
+    destination = getattr(detail, "destination", "") or ""
+    linked = {kind: getattr(detail, f"{kind}_id", None) for kind in FREE_TEXT}
+    fields = action.command.model_fields
+    picks = list(PARTY_PICKS.get(action.key, ()))
+    kept = [kind for kind in KEPT_PARTIES.get(action.key, ()) if linked[kind]]
+    more = dict(fixed)
+    if action.key == "case.link_parties":
+        if detail is not None and not destination:
+            app.notify("This case has no contract to link", title=action.title)
+            return
+        # Only what the contract does not name yet can be linked.
+        kept = [kind for kind in picks if linked[kind]]
+        picks = [kind for kind in picks if not linked[kind]]
+        if not picks:
+            app.notify("The contract is linked to its employer and agency", title=action.title)
+            return
+        more |= {f"{kind}_id": None for kind in kept}
+    lines = [context] if context else []
+
+    def open_form() -> None:
+        if action.key == "case.link_parties" and not any(
+            more.get(f"{kind}_id") for kind in FREE_TEXT
+        ):
+            app.notify("Nothing chosen: nothing to link", title=action.title)
+            return
+        app.push_screen(FormScreen(action, more, initial, "\n".join(lines)), on_done)
+
+    def show_kept(rows: list[Any]) -> None:
+        lines.extend(party_line(row) for row in rows if row is not None)
+        open_form()
+
+    def then_kept() -> None:
+        if not kept:
+            open_form()
+            return
+        queries = app.read_side.queries
+        ids = [str(linked[kind]) for kind in kept]
+        app.call(lambda: [queries.get_party(i) for i in ids], then=show_kept, group="form-choices")
+
+    def pick(index: int) -> None:
+        if index == len(picks):
+            then_kept()
+            return
+        kind = picks[index]
+
+        def chosen(row: Any) -> None:
+            # Skipped: the id is not typed either (None hides its field).
+            more[f"{kind}_id"] = UUID(row.party_id) if row is not None else None
+            if row is not None:
+                if FREE_TEXT[kind] in fields:
+                    more[FREE_TEXT[kind]] = None
+                lines.append(party_line(row))
+            pick(index + 1)
+
+        # An employer is looked for in the destination; an agency where it
+        # is licensed (the picker's default).
+        country = destination if kind == "employer" else ""
+        app.push_screen(EmployerSearchScreen(pick=True, country=country, party_kind=kind), chosen)
+
+    pick(0)
 
 
 def open_action(
@@ -225,23 +318,10 @@ def open_action(
         initial.setdefault("incident_id", incident_id)
     if on_done is None:
         on_done = getattr(screen, "after_action", None)
-    if action.key in EMPLOYER_PICKS and "employer_id" not in fixed:
-        # Registered employers first (issue 16): a similar name in the
-        # destination is offered, so no duplicate is typed in.
-        from tui.app.screens.employer_search import EmployerSearchScreen
-
-        country = getattr(getattr(screen, "detail", None), "destination", "") or ""
-
-        def chosen(row: Any) -> None:
-            more = {**fixed}
-            line = context
-            if row is not None:
-                more["employer_id"] = UUID(row.party_id)
-                status = row.watchlist.replace("_", " ")
-                line = f"{context}\nEmployer: {row.name} ({row.city}, {row.country}) · {status}"
-            app.push_screen(FormScreen(action, more, initial, line.strip()), on_done)
-
-        app.push_screen(EmployerSearchScreen(pick=True, country=country), chosen)
+    if action.key in PARTY_PICKS or action.key in KEPT_PARTIES:
+        # Registered employers and agencies are chosen by name (issue 16): a
+        # similar name is offered, so no duplicate is typed in.
+        pick_parties(app, action, fixed, initial, context, on_done)
         return
     if "officer_id" in action.command.model_fields and "officer_id" not in fixed:
         # Officers are chosen by name, never typed as an id.
