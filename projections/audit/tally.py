@@ -74,6 +74,9 @@ class Tally:
     rows: Iterable[StoredRow]
     marks: list[int]
     counts: Counter = field(default_factory=Counter)
+    # Whether every row was counted (the chain walk stops early after many
+    # findings: then the counts say nothing).
+    complete: bool = False
 
     def __iter__(self) -> Iterator[StoredRow]:
         marks, counts, bucket = self.marks, self.counts, 0
@@ -83,6 +86,7 @@ class Tally:
                 bucket += 1
             counts[(row.topic, bucket)] += 1
             yield row
+        self.complete = True
 
     def upto(self, position: int, types: frozenset[str] | None) -> int:
         """Events of these types (None: any the catalogue knows) at or
@@ -99,7 +103,9 @@ def tally(rows: Iterable[StoredRow], counts: ReadModelCounts) -> Tally:
 
 
 def count_problems(counted: Tally, counts: ReadModelCounts) -> list[str]:
-    problems = []
+    problems: list[str] = []
+    if not counted.complete:
+        return problems
     for projection, table, types in COUNTED:
         if table not in counts.rows:
             continue
