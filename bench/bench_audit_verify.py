@@ -2,6 +2,7 @@
 
     uv run python -m bench.bench_audit_verify --migrants 5000 [--backend postgresql|sqlite|both]
     uv run python -m bench.bench_audit_verify --whole --migrants 2000,4000,8000 --backend postgresql
+    uv run python -m bench.bench_audit_verify --whole --migrants 5000 --backend sqlite --repeat 2
 
 Fills a fresh database with the demo population (and the fund), chains it, then times:
 - raw: a keyset-paged SELECT of every stored event row (position, id, version,
@@ -9,10 +10,14 @@ Fills a fresh database with the demo population (and the fund), chains it, then 
 - verify (default): the same read of the events plus the chain table,
   recomputing every SHA-256 link and comparing it with the stored one;
 - `--whole`: the whole `msafiri audit verify` command, in process - the chain
-  walk with every row authenticated, the sampled cases and the fund's balances
-  against a replay, and every read model rebuilt from the log and compared.
+  walk with every row authenticated and counted, the read models' counts,
+  the book and its snapshots, the fund's balances, a sample of 200 cases
+  against a replay, the access log's chain; `--full` adds every read model
+  rebuilt from the log and compared (the nightly check).
 The ratio is raw time over verify time, in the same run (chain target >= 0.5x;
 whole command: >= 0.2x and the same, within 20%, at every size - linear).
+`--repeat N` times the raw read and the verify N times on the same database
+(one line each, with the load average then): the machine is shared.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import argparse
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -34,34 +40,42 @@ from msafiri.settings import Settings
 from projections.audit.chain import verify
 
 
-def measure(url: str, migrants: int, whole: bool) -> tuple[int, float, float]:
+def measure(
+    url: str, migrants: int, whole: bool, full: bool, repeat: int
+) -> Iterator[tuple[int, float, float]]:
     system = build_system(Settings(database_url=url))
     populate_with_fund(system, ensure_demo_officers(system), migrants, seed=3)
     system.keep_current()
     audit = system.audit
     audit.extend_chain()
-    started = time.perf_counter()
-    total = 0
-    for row in audit.rows():
-        total += len(row.state)
-    raw = time.perf_counter() - started
     events = audit.max_position()
-    started = time.perf_counter()
-    if whole:
-        os.environ["MSAFIRI_DATABASE_URL"] = url
-        outcome = CliRunner().invoke(cli, ["audit", "verify"])
-        assert outcome.exit_code == 0, outcome.output
-    else:
-        assert verify(audit.rows(), audit.chain()).ok
-    ours = time.perf_counter() - started
-    system.close()
-    return events, raw, ours
+    os.environ["MSAFIRI_DATABASE_URL"] = url
+    try:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            total = 0
+            for row in audit.rows():
+                total += len(row.state)
+            raw = time.perf_counter() - started
+            started = time.perf_counter()
+            if whole:
+                outcome = CliRunner().invoke(
+                    cli, ["audit", "verify", *(["--full"] if full else [])]
+                )
+                assert outcome.exit_code == 0, outcome.output
+            else:
+                assert verify(audit.rows(), audit.chain()).ok
+            ours = time.perf_counter() - started
+            yield events, raw, ours
+    finally:
+        system.close()
 
 
 def report(backend: str, migrants: int, events: int, raw: float, ours: float) -> None:
+    load = os.getloadavg()[0]
     print(
         f"| {backend} | {migrants:,} | {events:,} | {ours:.2f} | {raw:.2f} "
-        f"| {events / ours:,.0f} | {events / raw:,.0f} | {raw / ours:.2f}x |",
+        f"| {events / ours:,.0f} | {events / raw:,.0f} | {raw / ours:.2f}x | {load:.1f} |",
         flush=True,
     )
 
@@ -71,21 +85,25 @@ def main() -> None:
     parser.add_argument("--migrants", default="5000", help="a size, or sizes: 2000,4000,8000")
     parser.add_argument("--backend", choices=("postgresql", "sqlite", "both"), default="both")
     parser.add_argument("--whole", action="store_true", help="time `msafiri audit verify`")
+    parser.add_argument("--full", action="store_true", help="with --whole: `verify --full`")
+    parser.add_argument("--repeat", type=int, default=1, help="time it N times on each database")
     args = parser.parse_args()
     sizes = [int(size) for size in args.migrants.split(",")]
     print(
         "| backend | migrants | events | verify s | raw SELECT s | verify events/s "
-        "| raw events/s | ratio |"
+        "| raw events/s | ratio | load |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for migrants in sizes:
         if args.backend in ("postgresql", "both"):
             with postgres_database() as url:
-                report("PostgreSQL", migrants, *measure(url, migrants, args.whole))
+                for figures in measure(url, migrants, args.whole, args.full, args.repeat):
+                    report("PostgreSQL", migrants, *figures)
         if args.backend in ("sqlite", "both"):
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-                report("SQLite", migrants, *measure(url, migrants, args.whole))
+                for figures in measure(url, migrants, args.whole, args.full, args.repeat):
+                    report("SQLite", migrants, *figures)
 
 
 if __name__ == "__main__":

@@ -26,13 +26,14 @@ TOPIC = get_topic(BookSnapshot)
 UNREADABLE = (ValueError, TypeError, KeyError, AssertionError)
 
 
-def stored_snapshots(system: Any) -> list[StoredEvent]:
-    """Every row of the snapshot table, read by SQL (whatever its id)."""
+def stored_snapshots(system: Any, audit: Any = None) -> list[StoredEvent]:
+    """Every row of the snapshot table, read by SQL (whatever its id), on
+    `audit`'s connection (default: the system's audit store)."""
     snapshots = system.ledger.snapshots
     if snapshots is None:
         return []
     table = snapshots.recorder.events_table_name
-    conn = system.audit.connect()
+    conn = (audit or system.audit).connect()
     try:
         rows = conn.execute(
             f"SELECT originator_id, originator_version, topic, state FROM {table} "
@@ -55,13 +56,13 @@ class SnapshotCheck:
     """Reads the snapshot rows first, then is fed the book's replay
     (`each`, after every event) and compares at each snapshot's version."""
 
-    def __init__(self, system: Any, book_id: UUID):
+    def __init__(self, system: Any, book_id: UUID, audit: Any = None):
         self.book_id = book_id
         self.problems: list[str] = []
         self.wanted: dict[int, dict] = {}
         self.checked = 0
         mapper = system.ledger.snapshots.mapper if system.ledger.snapshots else None
-        for row in stored_snapshots(system):
+        for row in stored_snapshots(system, audit):
             where = f"book snapshot {row.originator_id}/{row.originator_version}"
             if row.topic != TOPIC:
                 self.problems.append(f"{where}: topic {row.topic!r} is not a book snapshot")

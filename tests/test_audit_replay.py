@@ -8,7 +8,7 @@ from uuid import UUID
 
 from msafiri.demo.officers import ensure_demo_officers
 from msafiri.demo.population import populate_with_fund
-from projections.audit.consistency import all_cases, case_problems, fund_problems, spread_cases
+from projections.audit.consistency import all_cases, case_problems, fund_problems, random_cases
 from projections.audit.trail import state_as_of
 
 
@@ -50,8 +50,8 @@ def test_verify_catches_a_read_model_that_drifted(system):
     populate_with_fund(system, actors, 40, 8)
     system.read_models.catch_up()
     queries = system.read_models.queries
-    checked, problems = case_problems(system.store, system.audit, queries)
-    assert checked == 40 and problems == []
+    cases = case_problems(system.store, system.audit, queries)
+    assert cases.checked == 40 and cases.problems == [] and cases.seed is None
     assert fund_problems(system.store, system.audit, queries, system.ledger.book_id) == []
     victim = next(all_cases(queries))
     conn = system.audit.connect()
@@ -68,25 +68,27 @@ def test_verify_catches_a_read_model_that_drifted(system):
             conn.commit()
     finally:
         conn.close()
-    _, problems = case_problems(system.store, system.audit, queries)
+    problems = case_problems(system.store, system.audit, queries).problems
     assert len(problems) == 1 and victim.case_number in problems[0]
     fund = fund_problems(system.store, system.audit, queries, system.ledger.book_id)
     assert len(fund) == 1 and "Assets:Bank:Operating" in fund[0]
 
 
-def test_a_sample_of_cases_is_spread_over_them_without_repeats(system):
+def test_a_random_sample_of_cases_repeats_with_its_seed_without_repeats(system):
     # Issue 17, item 3: verify checked a sample by walking every case; now each
-    # sampled case is one index lookup, and a drifted sampled case is found.
+    # sampled case is one index lookup, drawn at random with a seed the
+    # command prints, and a drifted sampled case is found.
     actors = ensure_demo_officers(system)
     populate_with_fund(system, actors, 60, 9)
     system.read_models.catch_up()
     queries = system.read_models.queries
     every = sorted(row.migrant_id for row in all_cases(queries))
-    sample = [row.migrant_id for row in spread_cases(queries, 12)]
-    assert len(sample) == 12 == len(set(sample)) and sample == sorted(sample)
-    assert set(sample) <= set(every)
-    # Spread: the sample reaches both halves of the id space.
-    assert sample[0] < every[len(every) // 2] < sample[-1]
+    sample = [row.migrant_id for row in random_cases(queries, 12, seed=41)]
+    assert len(sample) == 12 == len(set(sample)) and set(sample) <= set(every)
+    assert [row.migrant_id for row in random_cases(queries, 12, seed=41)] == sample
+    assert {row.migrant_id for row in random_cases(queries, 12, seed=42)} != set(sample)
+    # Asked for more than there are: every case, once.
+    assert sorted(row.migrant_id for row in random_cases(queries, 60, seed=41)) == every
 
     victim = sample[5]
     conn = system.audit.connect()
@@ -100,6 +102,7 @@ def test_a_sample_of_cases_is_spread_over_them_without_repeats(system):
             conn.commit()
     finally:
         conn.close()
-    checked, problems = case_problems(system.store, system.audit, queries, sample=12)
+    cases = case_problems(system.store, system.audit, queries, sample=12, seed=41)
     case_number = queries.get_case(victim).case_number
-    assert checked == 12 and len(problems) == 1 and case_number in problems[0]
+    assert cases.checked == 12 and cases.seed == 41 and cases.of == 60
+    assert len(cases.problems) == 1 and case_number in cases.problems[0]

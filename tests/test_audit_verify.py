@@ -1,8 +1,9 @@
 """`msafiri audit verify` from the command line, as an auditor runs it, on
-SQLite and PostgreSQL: every read model against a replay of the log, the
-checkpoints kept in the database and their signatures, stopped projections,
-an unchained tail, an empty store. Tampering is done with SQL, as someone
-with database access would."""
+SQLite and PostgreSQL: by default the read models' counts, the fund's
+balances and a sample of cases against the log; with `--full` every read
+model against a replay of the log; the checkpoints kept in the database and
+their signatures, stopped projections, an unchained tail, an empty store.
+Tampering is done with SQL, as someone with database access would."""
 
 from __future__ import annotations
 
@@ -63,13 +64,15 @@ def problems(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.startswith("PROBLEM ")]
 
 
-def test_verify_compares_every_read_model_with_the_log_and_names_the_row(demo, capsys):
+def test_full_verify_compares_every_read_model_with_the_log_and_names_the_row(demo, capsys):
     code, out, _ = run(capsys, "audit", "verify")
     assert code == 0 and problems(out) == [], out
-    assert f"{len(read_model_tables())} read-model tables" in out
+    assert "read-model row counts checked against the log" in out
+    assert "`--full` rebuilds every one from the log and compares every row" in out
     assert "note: signatures not checked: no public key" in out
-    code, out, _ = run(capsys, "audit", "verify", "--sample", "20")
-    assert code == 0 and "sample of 20 migrants: not compared" in out, out
+    code, out, _ = run(capsys, "audit", "verify", "--full")
+    assert code == 0 and problems(out) == [], out
+    assert f"{len(read_model_tables())} read-model tables" in out
 
     sql(
         demo,
@@ -83,7 +86,7 @@ def test_verify_compares_every_read_model_with_the_log_and_names_the_row(demo, c
         "UPDATE rm_activity SET event_type = 'DisbursementApproved' WHERE position = "
         "(SELECT MIN(position) FROM rm_activity WHERE event_type = 'MigrantRegistered')",
     )
-    code, out, _ = run(capsys, "audit", "verify")
+    code, out, _ = run(capsys, "audit", "verify", "--full")
     found = problems(out)
     assert code == 3
     for table, what in (
@@ -96,10 +99,54 @@ def test_verify_compares_every_read_model_with_the_log_and_names_the_row(demo, c
         assert any(f"read model {table}, row " in p and what in p for p in found), (table, out)
     # A row nobody's event made is named too.
     sql(demo, "DELETE FROM rm_fund_members WHERE full_name = 'Nobody'")
+    code, out, _ = run(capsys, "audit", "verify", "--full", "--json")
+    data = json.loads(out)
+    assert code == 3 and not data["ok"] and data["full"]
+    assert any("rm_fund_members" in p and "missing (the log has it)" in p for p in data["problems"])
+
+
+def test_default_verify_checks_counts_balances_and_sampled_cases(demo, capsys):
+    """Without --full: a row deleted or added by SQL changes a read model's
+    count, a tampered fund account differs from the book replayed, and a
+    tampered case is found when the sample draws it (here: every case, as
+    there are fewer than the sample's size)."""
     code, out, _ = run(capsys, "audit", "verify", "--json")
     data = json.loads(out)
-    assert code == 3 and not data["ok"]
-    assert any("rm_fund_members" in p and "missing (the log has it)" in p for p in data["problems"])
+    assert code == 0 and data["ok"] and not data["full"], data["problems"]
+    assert data["read_model_counts_checked"] == 6 and data["read_model_tables_checked"] == 0
+    assert data["cases_checked_against_replay"] == 150 and data["cases_sample_seed"] is None
+    sql(
+        demo,
+        "DELETE FROM rm_disbursements WHERE disbursement_id = "
+        "(SELECT MIN(disbursement_id) FROM rm_disbursements)",
+        "INSERT INTO rm_activity (position, actor_id, actor_role, event_type, aggregate_id, "
+        "recorded_at, occurred_at) SELECT MAX(position) + 1000, 'x', 'x', 'x', 'x', 'x', 'x' "
+        "FROM rm_activity",
+        "UPDATE rm_fund_accounts SET debits_posted = debits_posted + 1 "
+        "WHERE account = 'Assets:Bank:Operating'",
+        "UPDATE rm_cases SET full_name = 'Nobody' WHERE migrant_id = "
+        "(SELECT MIN(migrant_id) FROM rm_cases)",
+    )
+    code, out, _ = run(capsys, "audit", "verify")
+    found = problems(out)
+    assert code == 3, out
+    assert any(
+        "read model rm_disbursements has " in p and "DisbursementRequested events up to" in p
+        for p in found
+    ), out
+    assert any("read model rm_activity has " in p and " events up to position" in p for p in found)
+    assert any("fund account Assets:Bank:Operating" in p for p in found), out
+    assert any("case " in p and "'Nobody'" in p for p in found), out
+
+
+def test_a_sample_of_cases_is_drawn_with_a_seed_that_repeats_it(demo, capsys):
+    code, out, _ = run(capsys, "audit", "verify", "--sample", "20", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["cases_checked_against_replay"] == 20, data
+    seed = data["cases_sample_seed"]
+    assert any(f"20 of 150 cases replayed, drawn with seed {seed}" in n for n in data["notes"])
+    code, out, _ = run(capsys, "audit", "verify", "--sample", "20", "--seed", str(seed))
+    assert code == 0 and f"drawn with seed {seed} (`--sample 20 --seed {seed}`" in out, out
 
 
 def test_verify_fails_while_a_projection_is_stopped(demo, capsys):

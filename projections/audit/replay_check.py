@@ -12,13 +12,9 @@ while officers go on writing; each projection is replayed to the position
 it has reached. The transaction is rolled back at the end, which drops the
 shadows.
 
-`sample=N` (for very large stores) replays the events of N migrants spread
-over the log - with everything about them (their incidents and requests,
-found by the `migrant_id` their first event names) and every officer - and
-compares the rows of the tables kept per migrant or per event
-(`PER_AGGREGATE`) for those aggregates only; the tables that sum over
-everyone (statistics, the fund's accounts and journal) are left to the full
-check, and the report names them.
+This costs a full rebuild: `msafiri audit verify --full` runs it (nightly);
+the default verify checks the read models' counts, the fund's balances and a
+sample of cases instead (projections/audit/tally.py, consistency.py).
 """
 
 from __future__ import annotations
@@ -31,33 +27,14 @@ from typing import Any
 from projections.base import Projection
 from projections.db import ReadModelDb
 from projections.log import Decoder, read_page
-from projections.officers import OfficersProjection
 
 PAGE = 5_000
-
-# Sample mode: table -> the column naming the aggregate (or migrant) a row
-# belongs to. Such a row depends only on the events of those aggregates.
-PER_AGGREGATE: dict[str, str] = {
-    "rm_officers": "officer_id",
-    "rm_cases": "migrant_id",
-    "rm_case_search": "migrant_id",
-    "rm_incidents": "migrant_id",
-    "rm_timeline": "migrant_id",
-    "rm_timeline_subjects": "migrant_id",
-    "rm_activity": "aggregate_id",
-    "rm_fund_members": "migrant_id",
-    "rm_disbursements": "migrant_id",
-}
-# Officers are few and every event names one: all of them join the sample.
-OFFICER_EVENTS = OfficersProjection.types
 
 
 @dataclass
 class ReplayCheck:
     tables: int = 0  # tables compared
     rows: int = 0  # rows compared (the read models' side)
-    sampled: int | None = None  # aggregates replayed in sample mode
-    not_compared: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -66,7 +43,6 @@ def check_read_models(
     projections: Sequence[Projection],
     decoder: Decoder,
     connect_timeout_seconds: int = 3,
-    sample: int | None = None,
     limit: int = 20,
 ) -> ReplayCheck:
     """Rebuild every projection from the log (to its own position) into
@@ -91,19 +67,12 @@ def check_read_models(
         for projection in projections:
             for table in projection.tables:
                 _shadow(db, real, table)
-        aggregates = _sample(db, sample) if sample else None
-        if aggregates is not None:
-            result.sampled = len(aggregates)
-        failed = _replay(db, projections, decoder, positions, aggregates, result)
+        failed = _replay(db, projections, decoder, positions, result)
         for projection in projections:
             if projection.name in failed:
                 continue
             for table in projection.tables:
-                if aggregates is not None and table not in PER_AGGREGATE:
-                    result.not_compared.append(table)
-                    continue
-                where = PER_AGGREGATE.get(table) if aggregates is not None else None
-                _compare(db, real, table, result, limit, where, aggregates)
+                _compare(db, real, table, result, limit)
     finally:
         try:
             db.conn.execute("ROLLBACK")
@@ -148,27 +117,6 @@ def _shadow(db: ReadModelDb, real: str, table: str) -> None:
         db.execute(shadow)
 
 
-def _sample(db: ReadModelDb, size: int) -> set[str]:
-    """`size` migrants spread evenly over the log (by their registration)."""
-    like = "%MigrantRegistered"
-    count = db.fetchone(f"SELECT COUNT(*) FROM {db.events_table} WHERE topic LIKE ?", (like,))
-    total = int(count[0]) if count else 0
-    step = max(1, total // max(size, 1))
-    rows = db.fetchall(
-        f"SELECT originator_id FROM {db.events_table} WHERE topic LIKE ? "
-        f"ORDER BY {db.notification_id}",
-        (like,),
-    )
-    return {_text_id(row[0]) for row in rows[::step][:size]}
-
-
-def _text_id(value: Any) -> str:
-    text = str(value)
-    if len(text) == 32 and "-" not in text:  # the SQLite recorder's form
-        return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-    return text
-
-
 def _pages(db: ReadModelDb, head: int) -> Iterator[list[tuple[int, str, bytes]]]:
     after = 0
     while after < head:
@@ -184,7 +132,6 @@ def _replay(
     projections: Sequence[Projection],
     decoder: Decoder,
     positions: dict[str, int],
-    aggregates: set[str] | None,
     result: ReplayCheck,
 ) -> set[str]:
     """Apply the log to the shadows, each projection up to its position, in
@@ -195,8 +142,6 @@ def _replay(
     needed = frozenset().union(*(p.types for p in projections))
     for rows in _pages(db, head):
         records = decoder.decode_page(rows, needed)
-        if aggregates is not None:
-            records = [r for r in records if _sampled(r, aggregates)]
         for projection in projections:
             if projection.name in failed:
                 continue
@@ -217,17 +162,6 @@ def _replay(
                 )
             db.execute("RELEASE SAVEPOINT replay")
     return failed
-
-
-def _sampled(record: Any, aggregates: set[str]) -> bool:
-    """A sampled migrant's event, an event about one (which joins the sample:
-    an incident or request names its migrant), or an officer's."""
-    if record.originator_id in aggregates:
-        return True
-    if record.data.get("migrant_id") in aggregates or record.type in OFFICER_EVENTS:
-        aggregates.add(record.originator_id)
-        return True
-    return False
 
 
 def _columns(db: ReadModelDb, real: str, table: str) -> tuple[list[str], list[str]]:
@@ -263,32 +197,18 @@ def _compare(
     table: str,
     result: ReplayCheck,
     limit: int,
-    where: str | None,
-    aggregates: set[str] | None,
 ) -> None:
     columns, key = _columns(db, real, table)
     shadow = f"pg_temp.{table}" if db.is_postgres else f"temp.{table}"
     permanent = f"{real}.{table}"
     listed = ", ".join(columns)
-    params: list[Any] = []
-    condition = ""
-    if where is not None and aggregates is not None:
-        ids = sorted(aggregates)
-        if db.is_postgres:
-            condition = f" WHERE CAST({where} AS TEXT) = ANY(?)"
-            params = [ids]
-        else:
-            condition = f" WHERE {where} IN ({', '.join('?' for _ in ids)})"
-            params = ids
     result.tables += 1
-    counted = db.fetchone(f"SELECT COUNT(*) FROM {permanent}{condition}", params)
+    counted = db.fetchone(f"SELECT COUNT(*) FROM {permanent}")
     result.rows += int(counted[0]) if counted else 0
 
     def only_in(first: str, second: str) -> dict[tuple, dict[str, Any]]:
         rows = db.fetchall(
-            f"SELECT {listed} FROM {first}{condition} EXCEPT "
-            f"SELECT {listed} FROM {second}{condition} LIMIT {limit}",
-            params * 2,
+            f"SELECT {listed} FROM {first} EXCEPT SELECT {listed} FROM {second} LIMIT {limit}"
         )
         found = {}
         for row in rows:

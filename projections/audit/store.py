@@ -8,6 +8,7 @@ reads settings.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -60,6 +61,28 @@ class AuditStore:
 
     def connect(self) -> Any:
         return self._connect()
+
+    def sharing_one_connection(self) -> AuditStore:
+        """This store bound to ONE connection, which every method below
+        uses (and none closes) until `close_shared()`: `audit verify` runs a
+        few dozen statements and must not pay a connect each (a TCP connect
+        and authentication on PostgreSQL). Each page is fetched whole, so two
+        walks (rows and chain) can take turns on it. On PostgreSQL it is in
+        autocommit: between its statements it is never idle in a transaction."""
+        conn = self.connect()
+        if self.backend != "sqlite":
+            conn.autocommit = True
+        shared = copy.copy(self)
+        kept = _Unclosed(conn)
+        shared._connect = lambda: kept
+        shared._shared = conn
+        return shared
+
+    def close_shared(self) -> None:
+        conn = getattr(self, "_shared", None)
+        if conn is not None:
+            self._shared = None
+            conn.close()
 
     # --- the event store, as stored -----------------------------------------
 
@@ -362,6 +385,19 @@ class AuditStore:
             log.error("audit chain: not chaining %s", refused)
         self.refused = refused
         return True
+
+
+class _Unclosed:
+    """A connection whose `close()` does nothing (its owner closes it)."""
+
+    def __init__(self, conn: Any):
+        self._conn = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+    def close(self) -> None:
+        pass
 
 
 def _uuid(value: Any) -> UUID:
