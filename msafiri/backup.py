@@ -132,8 +132,10 @@ def verify(settings: Settings, backup: Path, key_file: Path) -> Verdict:
 def _audit_verify(kind: str, url: str, key_file: Path, extra: dict | None = None) -> Verdict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MSAFIRI_")}
     env |= {"MSAFIRI_DATABASE_URL": url, "MSAFIRI_KEY_FILE": str(key_file)} | (extra or {})
+    # --full: a restore drill compares every read model with the log, not a
+    # sample - it runs once, offline, on a copy, and must find everything.
     done = subprocess.run(
-        [sys.executable, "-m", "msafiri.cli.main", "audit", "verify", "--json"],
+        [sys.executable, "-m", "msafiri.cli.main", "audit", "verify", "--full", "--json"],
         env=env,
         capture_output=True,
         text=True,
