@@ -28,11 +28,14 @@ if TYPE_CHECKING:
 # contract as it was when the claim was opened). Agency is the registered
 # agency's name - the record a merged duplicate now stands for (`ag`, see
 # claim_figures) - and the contract's free text only where it is not linked.
+# Not by employer: a household employer is a private person, and the
+# contract's employer name is free text that may name one. Per employer, use
+# `statistics placements --by employer` (households in one row) or the
+# employer's history.
 CLAIM_BY = {
     "destination": "c.destination",
     "sector": "c.sector",
     "agency": "COALESCE(ag.name, c.agency)",
-    "employer": "c.employer",
     "kind": "c.kind",
 }
 
