@@ -339,7 +339,8 @@ class MoneyAndProtection:
                     ),
                 )
         currency = opening.amount_claimed.currency
-        for amount in self.recoveries(opening.amount_claimed.amount_minor, path):
+        unit = 10 ** decimals(currency)
+        for amount in self.recoveries(opening.amount_claimed.amount_minor, unit, path):
             day += timedelta(days=self.rng.randint(10, 75))
             if day > self.today:
                 return
@@ -377,20 +378,22 @@ class MoneyAndProtection:
                 cc.CloseClaim(claim_id=claim.id, outcome=outcome, notes=CLOSING_NOTES[outcome]),
             )
 
-    def recoveries(self, claimed: int, path: tuple[ClaimStep, ...]) -> list[int]:
-        """What comes back, in one to three payments that never add up to
-        more than was claimed: more often in full the further the claim went
-        (a labour office or court order), sometimes nothing at all."""
+    def recoveries(self, claimed: int, unit: int, path: tuple[ClaimStep, ...]) -> list[int]:
+        """What comes back, in one to three payments of whole units of the
+        currency that never add up to more than was claimed: the further a
+        claim had to go (labour office, court), the less often in full, and
+        sometimes nothing at all."""
         nothing, full = {1: (0.15, 0.55), 2: (0.2, 0.5), 3: (0.3, 0.45)}[min(len(path), 3)]
         draw = self.rng.random()
         if draw < nothing:
             return []
-        total = claimed if draw < nothing + full else int(claimed * self.rng.uniform(0.3, 0.9))
-        total = max(total, 1)
+        units = claimed // unit
+        if draw >= nothing + full:
+            units = max(1, int(units * self.rng.uniform(0.3, 0.9)))
         parts = self.rng.choice((1, 1, 2, 3))
-        cuts = sorted(self.rng.sample(range(1, total), parts - 1)) if total > parts else []
-        bounds = [0, *cuts, total]
-        return [high - low for low, high in pairwise(bounds) if high > low]
+        cuts = sorted(self.rng.sample(range(1, units), parts - 1)) if units > parts else []
+        bounds = [0, *cuts, units]
+        return [(high - low) * unit for low, high in pairwise(bounds)]
 
     # --- draws ---------------------------------------------------------------
 

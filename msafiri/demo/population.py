@@ -12,6 +12,9 @@ ran, and the log holds the events in that order across all migrants - see
 `Timeline`. Migrants are registered in the order of their index, so a chunk
 covers a span of registration dates and everything before the next chunk's
 first day can be written as soon as the chunk is built.
+
+Beside each story, msafiri/demo/claims.py writes its money claims and
+social-protection coverage (their own aggregates, in the same chunk).
 """
 
 from __future__ import annotations
