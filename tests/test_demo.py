@@ -166,3 +166,154 @@ def test_the_demo_command_ends_its_history_before_today(settings, monkeypatch):
     refused = runner.invoke(cli, ["demo", "--migrants", "5", "--today", str(tomorrow)])
     assert refused.exit_code == 2 and "--today" in refused.output
     assert "Traceback" not in refused.output
+
+
+# --- money claims and social-protection coverage (issue 16) -----------------
+
+
+CLAIM_EVENTS = ("ClaimOpened", "ClaimStepRecorded", "ClaimRecoveryRecorded", "ClaimClosed")
+COVERAGE_EVENTS = ("InsuranceRecorded", "SocialSecurityRegistrationRecorded")
+
+
+def _claim_rows(system) -> list[tuple]:
+    return system.read_models.queries.db.fetchall(
+        "SELECT claim_id, migrant_id, incident_id, basis, kind, currency, claimed_minor,"
+        " recovered_minor, status, outcome, steps FROM rm_claims ORDER BY claim_id"
+    )
+
+
+def test_the_demo_writes_claims_coverage_and_agreements(system):
+    actors = ensure_demo_officers(system)
+    populate_with_fund(system, actors, 500, seed=8, workers=0)
+    system.keep_current()
+    queries = system.read_models.queries
+
+    # The administrator's table of agreements, set at the start of the history.
+    agreements = {(a.country, a.kind): a for a in queries.claims.agreements()}
+    assert ("SA", "bla") in agreements and ("JO", "ssa") in agreements
+    assert agreements[("LB", "bla")].in_force_until is not None  # one has lapsed
+
+    # Claims on incidents and owed on return, older ones closed with an outcome.
+    claims = _claim_rows(system)
+    assert {row[3] for row in claims} == {"incident", "return"}
+    assert {row[8] for row in claims} == {"open", "closed"}
+    assert any(row[9] == "recovered_in_full" for row in claims)
+    for _, _, incident_id, basis, kind, _, claimed, recovered, status, outcome, _ in claims:
+        assert claimed > 0 and 0 <= recovered <= claimed
+        assert (incident_id is None) == (basis == "return")
+        if kind == "social_security_contributions":  # owed by the scheme on return
+            assert basis == "return"
+        assert (status == "closed") == (outcome is not None)
+        if outcome == "not_recovered":
+            assert recovered == 0
+    # Claimed in the contract's currency, on the incidents the demo claims for.
+    currencies = dict(queries.db.fetchall("SELECT migrant_id, wage_currency FROM rm_cases"))
+    categories = dict(queries.db.fetchall("SELECT incident_id, category FROM rm_incidents"))
+    for row in claims:
+        if row[2] is not None:
+            assert categories[row[2]] in ("unpaid_or_delayed_wages", "document_confiscation")
+        assert currencies[row[1]] == row[5]
+    entries = queries.db.fetchall(
+        "SELECT entry, step, amount_minor FROM rm_claim_entries ORDER BY entry_id"
+    )
+    steps = {step for entry, step, _ in entries if entry == "step"}
+    assert {"employer", "labour_office", "social_security_scheme"} <= steps
+    recoveries = [amount for entry, _, amount in entries if entry == "recovery"]
+    assert recoveries and all(amount > 0 for amount in recoveries)
+
+    # Coverage: insured, registered, some under an SSA in force.
+    figures = queries.claims.coverage_figures()
+    assert sum(f["insured"] for f in figures) > 0.5 * sum(f["placements"] for f in figures)
+    assert 0 < sum(f["registered"] for f in figures) < sum(f["insured"] for f in figures)
+    assert sum(f["under_ssa"] for f in figures) > 0
+
+    # An employer's history at a glance shows claims with money recovered.
+    recovered_on = queries.db.fetchall(
+        "SELECT DISTINCT p.employer_id FROM rm_party_incidents p"
+        " JOIN rm_claims c ON c.incident_id = p.incident_id"
+        " WHERE c.recovered_minor > 0 AND p.employer_id IS NOT NULL ORDER BY p.employer_id"
+    )
+    assert recovered_on
+    history = queries.party_history(recovered_on[0][0])
+    assert history.recovered_claims >= 1 and sum(history.recovered.values()) > 0
+
+    # Recorded by the roles that may record them, each in its own time.
+    events = _events(system)
+    roles = {
+        "AgreementSet": {Role.ADMINISTRATOR},
+        "InsuranceRecorded": {Role.REGISTRATION_OFFICER},
+        "SocialSecurityRegistrationRecorded": {Role.LABOUR_ATTACHE},
+    }
+    reports = _by(events, "IncidentReported")
+    for event in events:
+        name = type(event).__name__
+        if name in CLAIM_EVENTS:
+            assert event.actor_role in (Role.LABOUR_ATTACHE, Role.REINTEGRATION_OFFICER)
+        elif name in roles:
+            assert event.actor_role in roles[name], event
+        if name == "ClaimOpened" and event.incident_id is not None:
+            assert event.timestamp > reports[event.incident_id].timestamp
+        if name in CLAIM_EVENTS + COVERAGE_EVENTS:
+            assert event.timestamp <= history_end(DEMO_TODAY)
+
+
+def test_the_same_seed_gives_the_same_claims(tmp_path):
+    from msafiri.bootstrap import build_system
+    from msafiri.settings import Settings
+
+    runs = []
+    for run in ("a", "b"):
+        system = build_system(Settings(database_url=f"sqlite:///{tmp_path / run}.db"))
+        populate(system.store, ensure_demo_officers(system), 250, seed=9, workers=0)
+        system.keep_current()
+        runs.append(
+            (
+                _claim_rows(system),
+                system.read_models.queries.db.fetchall(
+                    "SELECT coverage_id, insured, insurer, registered, scheme FROM rm_coverage"
+                    " ORDER BY coverage_id"
+                ),
+            )
+        )
+        system.close()
+    assert runs[0] == runs[1]
+    claims, coverage = runs[0]
+    assert claims and coverage
+
+
+def test_claims_and_coverage_leave_the_people_of_a_seed_as_they_were():
+    """They draw from a generator of their own: whatever they draw, the
+    migrants' stories (and so every older demo database's people) are the
+    ones the seed gave before claims and coverage existed."""
+    import random
+    from uuid import uuid4
+
+    from domain.claims.aggregate import Claim
+    from domain.coverage.aggregate import Coverage
+    from domain.model import Actor, recording_time
+    from msafiri.demo.officers import DEMO_OFFICERS
+    from msafiri.demo.population import PopulationBuilder, registration_day
+
+    actors = {key: Actor(officer_id=uuid4(), role=o[3]) for key, o in DEMO_OFFICERS.items()}
+    actors["admin"] = Actor(officer_id=uuid4(), role=Role.ADMINISTRATOR)
+    stories, money = [], []
+    token = recording_time.set(None)  # the builder sets it: not for later tests
+    try:
+        for money_seed in (1, 2):
+            builder = PopulationBuilder(
+                random.Random("people"), actors, money_rng=random.Random(money_seed)
+            )
+            people, other = [], []
+            for index in range(300):
+                for aggregate in builder.build(registration_day(DEMO_TODAY, index, 300)):
+                    kept = other if isinstance(aggregate, Claim | Coverage) else people
+                    kept += [
+                        (e.originator_id, e.originator_version, e.timestamp, type(e).__name__)
+                        for e in aggregate.collect_events()
+                    ]
+            stories.append(people)
+            money.append(other)
+    finally:
+        recording_time.reset(token)
+    assert stories[0] == stories[1]
+    assert money[0] and money[1] and money[0] != money[1]

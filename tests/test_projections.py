@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from domain.viewer import NOBODY
 from msafiri.cli.main import cli
+from msafiri.demo.claims import AGREEMENTS as DEMO_AGREEMENTS
 from msafiri.settings import Settings, parse_database_url
 from projections import open_read_models
 from projections.cases import CasesProjection
@@ -76,12 +77,23 @@ def test_incremental_equals_rebuild(system, read_models):
     )
     # All but the one free-text contract the corrections story writes.
     assert len([r for r in incremental["rm_placements"] if r[2] is None]) == 1
-    # Issue 16: the claims and coverage read models hold the story's rows.
-    assert len(incremental["rm_claims"]) == topics["ClaimOpened"] == 2
-    assert len(incremental["rm_claim_entries"]) == 3
+    # Issue 16: the claims and coverage read models hold the demo's rows and
+    # the story's (2 claims, 3 entries, 1 coverage; SA's agreements set, QA's removed).
+    assert len(incremental["rm_claims"]) == topics["ClaimOpened"] > 2
+    assert len(incremental["rm_claim_entries"]) == (
+        topics["ClaimStepRecorded"] + topics["ClaimRecoveryRecorded"]
+    )
     assert len(incremental["rm_claim_people"]) == topics["MigrantRegistered"]
-    assert len(incremental["rm_coverage"]) == 1
-    assert sorted(r[0] for r in incremental["rm_agreements"]) == ["SA:bla", "SA:ssa"]
+    covered = {
+        n.originator_id
+        for n in system.store.recorder.select_notifications(start=1, limit=1_000_000)
+        if n.topic.endswith(("InsuranceRecorded", "SocialSecurityRegistrationRecorded"))
+    }
+    assert len(incremental["rm_coverage"]) == len(covered) > 1
+    demo_table = {f"{country}:{kind}" for country, kind, *_ in DEMO_AGREEMENTS}
+    assert sorted(r[0] for r in incremental["rm_agreements"]) == sorted(
+        demo_table - {"QA:bla"} | {"SA:ssa"}
+    )
 
 
 def test_a_correction_moves_the_case_its_terms_and_its_statistics(system, read_models):

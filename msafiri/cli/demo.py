@@ -18,7 +18,10 @@ from msafiri.demo.officers import (
 from msafiri.demo.population import history_start, populate_with_fund
 
 
-@click.command(name="demo", help="Fill the database with synthetic migrants, incidents and a fund.")
+@click.command(
+    name="demo",
+    help="Fill the database with synthetic migrants, incidents, claims, coverage and a fund.",
+)
 @click.option("--migrants", type=click.IntRange(1, 1_000_000), default=5000, show_default=True)
 @click.option("--seed", type=int, default=2026, show_default=True, help="Same seed, same data.")
 @click.option(

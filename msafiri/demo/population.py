@@ -12,6 +12,9 @@ ran, and the log holds the events in that order across all migrants - see
 `Timeline`. Migrants are registered in the order of their index, so a chunk
 covers a span of registration dates and everything before the next chunk's
 first day can be written as soon as the chunk is built.
+
+Beside each story, msafiri/demo/claims.py writes its money claims and
+social-protection coverage (their own aggregates, in the same chunk).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from domain.incidents.aggregate import Incident
 from domain.model import Actor, Aggregate, DomainEvent, recording_time
 from domain.persistence import EventStore, OrjsonTranscoder, PydanticMapper
 from msafiri.demo import vocabulary as v
+from msafiri.demo.claims import MoneyAndProtection, ensure_demo_agreements
 from msafiri.demo.employers import agency_id, employer_id, employer_name, ensure_demo_registry
 from msafiri.demo.timeline import FundActions, Timeline
 
@@ -88,6 +92,7 @@ class PopulationBuilder:
         actors: dict[str, Actor],
         first_number: int = 0,
         today: date = DEMO_TODAY,
+        money_rng: random.Random | None = None,
     ):
         self.rng = rng
         self.actors = actors
@@ -96,6 +101,11 @@ class PopulationBuilder:
         self._counter = first_number
         self.today = today
         self.end = history_end(today)
+        # Claims and coverage draw from a generator of their own, so the
+        # people are the ones this seed gave before they existed.
+        self.money = MoneyAndProtection(
+            money_rng or random.Random(f"money/{first_number}"), actors, today, self.end
+        )
         # What the fund will react to: (recorded at, kind, details).
         self.cues: list[tuple[datetime, str, tuple]] = []
 
@@ -165,7 +175,7 @@ class PopulationBuilder:
         self.pre_departure(migrant, sector, job_title, registered_on)
         if migrant.departed_at is not None:
             touched += self.abroad(migrant)
-        return touched
+        return touched + self.money.collect()
 
     def pre_departure(self, migrant: Migrant, sector: str, job_title: str, registered: date):
         rng, registrar, mid = self.rng, self.actors["registrar"], migrant.id
@@ -211,6 +221,7 @@ class PopulationBuilder:
                 ends_on=departs + timedelta(days=730),
             ),
         )
+        self.money.insure(migrant, signed)
         if rng.random() < 0.85:  # most, not all, join the welfare fund
             self.cues.append(
                 (
@@ -255,6 +266,7 @@ class PopulationBuilder:
             incident = self.incident(migrant, arrived, last_day)
             incidents.append(incident)
             death = incident.category == "death"
+            self.money.incident_claim(migrant, incident)
         if death:
             # Remains come home within weeks of the death.
             last_day = incidents[-1].occurred_at.date()
@@ -271,8 +283,9 @@ class PopulationBuilder:
                     checked_on=checked_on,
                 ),
             )
+        registered = self.money.register(migrant, arrived, last_day)
         if returns_on:
-            self.home(migrant, returns_on, death)
+            self.home(migrant, returns_on, death, registered)
         return incidents
 
     def incident(self, migrant: Migrant, arrived: date, last_day: date) -> Incident:
@@ -381,7 +394,7 @@ class PopulationBuilder:
                 )
         return incident
 
-    def home(self, migrant: Migrant, returned: date, death: bool) -> None:
+    def home(self, migrant: Migrant, returned: date, death: bool, registered: bool) -> None:
         rng, mid = self.rng, migrant.id
         reintegrator = self.actors["reintegrator"]
         reason = (
@@ -417,6 +430,7 @@ class PopulationBuilder:
                 ),
             )
             return
+        self.money.return_claim(migrant, returned, reason, registered)
         if rng.random() < 0.3 and (self.today - returned).days > 14:
             certified_on = self.days_after(returned, 7, 14)
             self.record_on(certified_on, after=migrant)
@@ -499,6 +513,7 @@ def populate(
     existing = store.recorder.max_notification_id() or 0
     # Before the first contract (counted out of `existing`: the seeds stay).
     ensure_demo_registry(store, actors, history_start(today) + timedelta(hours=1))
+    ensure_demo_agreements(store, actors, history_start(today) + timedelta(hours=2))
     starts = list(range(0, migrants, MIGRANTS_PER_SAVE))
     chunks = [
         (
@@ -573,7 +588,13 @@ def _build_chunk(chunk, actors: dict[str, Actor], mapper=None) -> tuple[list, li
     and the cues the fund will react to."""
     seed_text, first_number, first_index, size, migrants, today = chunk
     mapper = mapper or PydanticMapper(transcoder=OrjsonTranscoder())
-    builder = PopulationBuilder(random.Random(seed_text), actors, first_number, today)
+    builder = PopulationBuilder(
+        random.Random(seed_text),
+        actors,
+        first_number,
+        today,
+        money_rng=random.Random(f"{seed_text}/money"),
+    )
     timed: list[tuple[datetime, DomainEvent]] = []
     token = recording_time.set(None)
     try:
