@@ -49,6 +49,11 @@ class AccessEntry:
     subject_kind: str | None = None  # "case", "incident", "access_entry" ...
     subject_id: str | None = None
     reason: str | None = None
+    # Not stored: asks the writer to add a "grant_use" entry after this read
+    # when, at its time, only a grant or break-glass let the officer make it
+    # (projections/access_log/grant_uses.py) - answered when the batch is
+    # written, in the background, so the read itself waits on no query.
+    check_grant_use: bool = False
 
 
 @dataclass(frozen=True)

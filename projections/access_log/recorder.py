@@ -70,9 +70,12 @@ class AccessRecorder:
         interface: str = "cli",
         connection: str = "terminal",
         outcome: str = SUCCEEDED,
+        check_grant_use: bool = False,
     ) -> None:
         """Note one read by `username` acting as `actor`, over `connection`
-        ("terminal", "ssh" or "browser": msafiri/settings.py)."""
+        ("terminal", "ssh" or "browser": msafiri/settings.py). With
+        `check_grant_use`, the writer adds a grant-use entry after it if only
+        a grant or break-glass allowed the read (AccessEntry)."""
         if self._store is None:
             return
         entry = AccessEntry(
@@ -88,6 +91,7 @@ class AccessRecorder:
             subject_id=str(subject_id) if subject_id is not None else None,
             reason=reason,
             detail=detail,
+            check_grant_use=check_grant_use,
         )
         if self._flush_seconds <= 0 or self._closed:  # closed: nothing flushes later
             with self._writing:

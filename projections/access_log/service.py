@@ -30,7 +30,6 @@ from domain.ids import officer_id
 from domain.model import Actor
 from domain.officers import access
 from domain.values import Role
-from domain.viewer import Viewer
 from projections.access_log.chain import Verification, verify
 from projections.access_log.recorder import AccessRecorder
 from projections.access_log.store import AccessLogStore, LogFilter
@@ -65,25 +64,19 @@ class AccessLogService:
     ) -> None:
         """Note one read (buffered). A read of a case or an incident that the
         officer may make only through a grant or a break-glass is also noted
-        as a grant use (issue 14 item 4): who used which access, and when."""
+        as a grant use (issue 14 item 4): who used which access, and when.
+        Which it was is asked when the batch is written (grant_uses.py), not
+        here: the read waits on no query for its log."""
+        kind = about.get("subject_kind")
         self.recorder.record(
-            username, actor, action, interface=interface, connection=connection, **about
+            username,
+            actor,
+            action,
+            interface=interface,
+            connection=connection,
+            check_grant_use=kind in ("case", "incident") and about.get("subject_id") is not None,
+            **about,
         )
-        kind, subject_id = about.get("subject_kind"), about.get("subject_id")
-        if self._queries is None or subject_id is None or kind not in ("case", "incident"):
-            return
-        used = self._queries.disclosure.access_by(Viewer.of(actor), kind, str(subject_id))
-        if used in ("grant", "break_glass"):
-            self.recorder.record(
-                username,
-                actor,
-                access.GRANT_USE,
-                subject_kind=kind,
-                subject_id=subject_id,
-                detail=f"{action} through {used.replace('_', '-')} access",
-                interface=interface,
-                connection=connection,
-            )
 
     def _asked(self, username: str, actor: Actor, what: str, interface: str, **subject) -> None:
         self._authz.require(actor, "read the access log", *access.LOG_READERS)

@@ -18,6 +18,7 @@ from typing import Any
 
 from domain.officers.sign_in import AccessEntry
 from projections.access_log.chain import CHAINED, GENESIS, entry_link
+from projections.access_log.grant_uses import with_grant_uses
 
 # Any constant: only the same in every Msafiri process (the schema lock is 0x4D534146).
 _CHAIN_LOCK_KEY = 0x4D534143  # "MSAC"
@@ -52,6 +53,8 @@ def append_chained(
     begun it with BEGIN IMMEDIATE."""
     if not entries:
         return
+    # Before the chain's lock: these reads need no lock and must not hold it.
+    entries = with_grant_uses(execute, entries)
     if not sqlite:
         execute("SELECT pg_advisory_xact_lock(?)", (_CHAIN_LOCK_KEY,))
     head = execute(

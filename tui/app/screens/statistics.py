@@ -65,16 +65,21 @@ def render_table(stats: StatisticsTable) -> Table:
     return table
 
 
+def titled(title: str, legend: str | None) -> Table:
+    """A table with its title, and the suppression legend under it when a
+    cell was hidden."""
+    return Table(
+        title=title,
+        title_justify="left",
+        caption=Text(legend) if legend else None,
+        caption_justify="left",
+    )
+
+
 def render_claims(stats: ClaimsTable) -> Table:
     """Claims by sex (issue 16): counts, then amounts in major units of the
     row's currency; a hidden count hides its amounts."""
-    caption = stats.legend
-    table = Table(
-        title=stats.title,
-        title_justify="left",
-        caption=Text(caption) if caption else None,
-        caption_justify="left",
-    )
+    table = titled(stats.title, stats.legend)
     table.add_column(stats.dimension)
     table.add_column("cur.")
     for measure in ("claims", "recovered", "outstanding"):
@@ -102,13 +107,7 @@ def render_placements(stats: PlacementTable) -> Table:
     """Incidents per 100 placements by agency or employer (issue 16): the
     registered names (households one row, unnamed), placements in full,
     incident counts and rates hidden with their small restricted cells."""
-    caption = stats.legend
-    table = Table(
-        title=stats.title,
-        title_justify="left",
-        caption=Text(caption) if caption else None,
-        caption_justify="left",
-    )
+    table = titled(stats.title, stats.legend)
     table.add_column(stats.by)
     table.add_column("country")
     for name in ("placements", "restricted", "other", "incidents", "per 100"):
