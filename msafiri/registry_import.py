@@ -273,6 +273,13 @@ def validate_member(line: Line) -> None:
         line.parsed = Member(register, membership)
 
 
+def _shown(value: str) -> str:
+    """A value from the file for a problem line: as typed, or quoted and
+    escaped when it holds a character that does not print (a zero-width
+    space is valid inside a name), so the report stays one readable line."""
+    return value if value.isprintable() else repr(value)
+
+
 def _mark_duplicates(lines: list[Line], key: Callable[[Line], list[tuple[str, str]]]) -> None:
     """The same natural key twice in one file: the later line is bad."""
     seen: dict[tuple[str, str], int] = {}
@@ -282,7 +289,9 @@ def _mark_duplicates(lines: list[Line], key: Callable[[Line], list[tuple[str, st
         for name, value in key(line):
             first = seen.setdefault((name, value), line.number)
             if first != line.number:
-                line.problems.append((name, f"{value} is already on line {first} of this file"))
+                line.problems.append(
+                    (name, f"{_shown(value)} is already on line {first} of this file")
+                )
                 line.parsed = None
 
 
@@ -548,10 +557,13 @@ def validate_contribution(line: Line, members: dict[str, UUID]) -> None:
     given_id = data.pop("migrant_id", None)
     migrant_id = given_id or members.get(number)
     if given_id and number in members and str(members[number]) != given_id.strip().lower():
-        line.problems.append(("migrant_id", f"membership {number} belongs to another case"))
+        line.problems.append(("migrant_id", f"membership {_shown(number)} belongs to another case"))
     if number and migrant_id is None:
         line.problems.append(
-            ("membership_number", f"no member has membership number {number}; import members first")
+            (
+                "membership_number",
+                f"no member has membership number {_shown(number)}; import members first",
+            )
         )
     currency = data.pop("currency", "").upper()
     # Major units in the file (3,000.00 KES), integer minor units in the command.

@@ -168,8 +168,11 @@ def test_demo_run_arrives_exactly_once_in_log_order(nats_system, nats_settings):
     messages = read_stream(nats_settings)
     assert_exactly_once_in_log_order(nats_system, messages)
     contexts = {subject.split(".")[1] for subject, _, _ in messages}
-    # The demo's contracts name registered employers and agencies (issue 16).
-    assert contexts == {"officers", "cases", "incidents", "fund", "employers"}
+    # The demo's contracts name registered employers and agencies, and it
+    # records claims, coverage and the agreements table (issue 16).
+    assert contexts == {
+        "officers", "cases", "incidents", "fund", "employers", "claims", "coverage"
+    }  # fmt: skip
 
     # Every payload is a valid envelope whose data matches its event's public schema.
     classes = {cls.__name__: cls for cls in all_event_classes()}

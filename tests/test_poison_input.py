@@ -656,6 +656,9 @@ def test_what_the_boundary_accepts_every_follower_applies(poisoned, tmp_path):
     @example(nasty(name="\ud800", other="MWF\ud800"))
     @example(nasty(name="\u202eignaW", narrative="line\x00", amount=-1))
     @example(nasty(when=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))), day=date.max))
+    # A zero-width space is valid in a reference; a file's report quoting it
+    # must still be one printable line (CI found it).
+    @example(nasty(other="\u00c7a\u200bZawadi", skill="\u00c7a\u200bZawadi"))
     # Accepted, at every limit at once: each follower must take it.
     @example(
         nasty(
