@@ -109,6 +109,24 @@ def utc_text(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def held_through(
+    fetchone: Callable[[str, tuple], Any], officer_id: str, migrant_id: str, at: datetime
+) -> str | None:
+    """How an officer holds a case at `at`: "assigned", "grant",
+    "break_glass", or None - the one rule for masking and for the access
+    log's grant uses (access_log/grant_uses.py). `fetchone(sql, params)`
+    with ? placeholders."""
+    row = fetchone("SELECT assigned_officer_id FROM rm_cases WHERE migrant_id = ?", (migrant_id,))
+    if row is not None and row[0] == officer_id:
+        return "assigned"
+    row = fetchone(
+        "SELECT kind FROM rm_case_access WHERE officer_id = ? AND migrant_id = ? "
+        "AND expires_at > ? AND revoked_at IS NULL ORDER BY kind DESC LIMIT 1",
+        (officer_id, migrant_id, utc_text(at)),
+    )
+    return row[0] if row else None
+
+
 class Disclosure:
     """The rule applied to read-model rows and stored events. `db` gives the
     calling thread's connection; `clock` the time grants expire against."""
@@ -124,18 +142,7 @@ class Disclosure:
         "break_glass", or None."""
         if viewer.anonymous or migrant_id is None:
             return None
-        db = self._db()
-        row = db.fetchone(
-            "SELECT assigned_officer_id FROM rm_cases WHERE migrant_id = ?", (migrant_id,)
-        )
-        if row is not None and row[0] == viewer.officer_id:
-            return "assigned"
-        row = db.fetchone(
-            "SELECT kind FROM rm_case_access WHERE officer_id = ? AND migrant_id = ? "
-            "AND expires_at > ? AND revoked_at IS NULL ORDER BY kind DESC LIMIT 1",
-            (viewer.officer_id, migrant_id, utc_text(self.clock())),
-        )
-        return row[0] if row else None
+        return held_through(self._db().fetchone, viewer.officer_id, migrant_id, self.clock())
 
     def access_by(self, viewer: Viewer, subject_kind: str, subject_id: str) -> str | None:
         """How the viewer holds the case of a case or incident record (for the

@@ -6,9 +6,8 @@ Asked when a batch of entries is written - in the recorder's background
 thread, inside the write's own transaction - rather than when the officer
 reads: the answer is the same (it is taken at the read's own time, against
 the grant's expiry), and the read does not wait on two more queries.
-"How the officer holds the case" is the rule of projections/disclosure.py
-(`Disclosure.case_access`): assigned first, then a live grant or
-break-glass; the SQL here must stay the same as there.
+"How the officer holds the case" is the one rule of projections/disclosure.py
+(`held_through`), which masking uses too.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from typing import Any
 
 from domain.officers.access import GRANT_USE
 from domain.officers.sign_in import AccessEntry
-from projections.disclosure import utc_text
+from projections.disclosure import held_through
 
 ACCESS_THROUGH = ("grant", "break_glass")
 
@@ -50,23 +49,13 @@ def with_grant_uses(
 
 
 def _held_through(execute: Callable[..., Any], entry: AccessEntry) -> str | None:
+    def fetchone(sql: str, params: tuple) -> Any:
+        return execute(sql, params).fetchone()
+
     migrant_id = entry.subject_id
     if entry.subject_kind == "incident":
-        row = execute(
-            "SELECT migrant_id FROM rm_incidents WHERE incident_id = ?", (entry.subject_id,)
-        ).fetchone()
+        row = fetchone("SELECT migrant_id FROM rm_incidents WHERE incident_id = ?", (migrant_id,))
         migrant_id = row[0] if row else None
     if migrant_id is None:
         return None
-    officer = str(entry.officer_id)
-    row = execute(
-        "SELECT assigned_officer_id FROM rm_cases WHERE migrant_id = ?", (migrant_id,)
-    ).fetchone()
-    if row is not None and row[0] == officer:
-        return "assigned"
-    row = execute(
-        "SELECT kind FROM rm_case_access WHERE officer_id = ? AND migrant_id = ? "
-        "AND expires_at > ? AND revoked_at IS NULL ORDER BY kind DESC LIMIT 1",
-        (officer, migrant_id, utc_text(entry.at)),
-    ).fetchone()
-    return row[0] if row else None
+    return held_through(fetchone, str(entry.officer_id), migrant_id, entry.at)
