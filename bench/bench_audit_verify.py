@@ -3,6 +3,10 @@
     uv run python -m bench.bench_audit_verify --migrants 5000 [--backend postgresql|sqlite|both]
     uv run python -m bench.bench_audit_verify --whole --migrants 2000,4000,8000 --backend postgresql
     uv run python -m bench.bench_audit_verify --whole --migrants 5000 --backend sqlite --repeat 2
+    uv run python -m bench.bench_audit_verify --whole --database-url URL --repeat 3
+
+`--database-url` times an existing database (e.g. one grown by `msafiri demo` and
+`msafiri demo --add`, so the sizes of a growth table cost one demo, not three).
 
 Fills a fresh database with the demo population (and the fund), chains it, then times:
 - raw: a keyset-paged SELECT of every stored event row (position, id, version,
@@ -41,10 +45,12 @@ from projections.audit.chain import verify
 
 
 def measure(
-    url: str, migrants: int, whole: bool, full: bool, repeat: int
+    url: str, migrants: int | None, whole: bool, full: bool, repeat: int
 ) -> Iterator[tuple[int, float, float]]:
+    """With `migrants`, fill the (empty) database first; without, time it as it is."""
     system = build_system(Settings(database_url=url))
-    populate_with_fund(system, ensure_demo_officers(system), migrants, seed=3)
+    if migrants is not None:
+        populate_with_fund(system, ensure_demo_officers(system), migrants, seed=3)
     system.keep_current()
     audit = system.audit
     audit.extend_chain()
@@ -71,6 +77,14 @@ def measure(
         system.close()
 
 
+def count_migrants(url: str) -> int:
+    system = build_system(Settings(database_url=url))
+    try:
+        return system.read_models.queries.count_cases()
+    finally:
+        system.close()
+
+
 def report(backend: str, migrants: int, events: int, raw: float, ours: float) -> None:
     load = os.getloadavg()[0]
     print(
@@ -87,6 +101,7 @@ def main() -> None:
     parser.add_argument("--whole", action="store_true", help="time `msafiri audit verify`")
     parser.add_argument("--full", action="store_true", help="with --whole: `verify --full`")
     parser.add_argument("--repeat", type=int, default=1, help="time it N times on each database")
+    parser.add_argument("--database-url", help="time this existing database as it is")
     args = parser.parse_args()
     sizes = [int(size) for size in args.migrants.split(",")]
     print(
@@ -94,6 +109,12 @@ def main() -> None:
         "| raw events/s | ratio | load |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
+    if args.database_url:
+        backend = "SQLite" if args.database_url.startswith("sqlite") else "PostgreSQL"
+        migrants = count_migrants(args.database_url)
+        for figures in measure(args.database_url, None, args.whole, args.full, args.repeat):
+            report(backend, migrants, *figures)
+        return
     for migrants in sizes:
         if args.backend in ("postgresql", "both"):
             with postgres_database() as url:
