@@ -1,6 +1,7 @@
 """Fifty officers at once, and a cold `fund balances`, on PostgreSQL.
 
     uv run python -m bench.bench_fifty_officers [--part officers|cold|both] [--migrants 50000]
+    uv run python -m bench.bench_fifty_officers --part cold --database-url URL  # as it is
 
 officers: the workload of tests/fifty_officers.py (5 processes x 10 officers:
   searches, case commands, requests, approvals, payments, a contribution
@@ -16,7 +17,8 @@ cold: `msafiri demo --migrants N` into a fresh database, then fresh processes
   start from it. In the same fresh process the whole book is also replayed
   from its first event (what every cold start did before snapshots), and the
   whole `msafiri fund balances` command is timed beside a raw psycopg
-  process reading the book's rows. The database is dropped after.
+  process reading the book's rows. The database is dropped after (with
+  `--database-url`, an existing database is timed and kept).
 """
 
 from __future__ import annotations
@@ -148,7 +150,10 @@ print(len(rows))
 """
 
 
-def cold_part(migrants: int) -> None:
+def cold_part(migrants: int, existing: str | None = None) -> None:
+    if existing:  # a database grown beforehand (`msafiri demo`, `--add`): time it as it is
+        cold_book(existing)
+        return
     cli = str(Path(sys.executable).parent / "msafiri")
     with postgres_database() as url:
         env = {**os.environ, "MSAFIRI_DATABASE_URL": url}
@@ -160,58 +165,65 @@ def cold_part(migrants: int) -> None:
             capture_output=True,
         )
         print(f"demo of {migrants:,} migrants built in {time.perf_counter() - started:.0f} s")
-        system = build_system(Settings(database_url=url))
-        book_id = str(system.ledger.book_id)
-        events = system.store.recorder.max_notification_id()
-        system.close()
-        print(f"events in the log: {events:,}")
-        print("| run | book events | book load s | peak RSS MB | full replay s (same process) |")
-        print("|---|---|---|---|---|")
-        for run in ("1st (no snapshot yet)", "2nd", "3rd"):
-            out = (
-                subprocess.run(
-                    [sys.executable, "-c", LOAD_BOOK, url],
-                    env=env,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                )
-                .stdout.strip()
-                .splitlines()[-1]
-            )
-            r = json.loads(out)
-            print(
-                f"| {run} | {r['version']:,} | {r['load']:.3f} | {r['rss_kb'] / 1024:.0f} "
-                f"| {r['full']:.3f} |"
-            )
-        walls = []
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run([cli, "fund", "balances"], env=env, check=True, capture_output=True)
-            walls.append(time.perf_counter() - started)
-        raws = []
-        for _ in range(3):
-            started = time.perf_counter()
+        cold_book(url)
+
+
+def cold_book(url: str) -> None:
+    cli = str(Path(sys.executable).parent / "msafiri")
+    env = {**os.environ, "MSAFIRI_DATABASE_URL": url}
+    system = build_system(Settings(database_url=url))
+    book_id = str(system.ledger.book_id)
+    events = system.store.recorder.max_notification_id()
+    system.close()
+    print(f"events in the log: {events:,}")
+    print("| run | book events | book load s | peak RSS MB | full replay s (same process) |")
+    print("|---|---|---|---|---|")
+    for run in ("1st (no snapshot yet)", "2nd", "3rd"):
+        out = (
             subprocess.run(
-                [sys.executable, "-c", RAW_READ, url, book_id], check=True, capture_output=True
+                [sys.executable, "-c", LOAD_BOOK, url],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
             )
-            raws.append(time.perf_counter() - started)
-        ours, raw = min(walls), min(raws)
-        print(
-            f"\n`msafiri fund balances`, whole process, best of 3: {ours:.2f} s; raw psycopg "
-            f"process reading the book's rows: {raw:.2f} s; ratio {ours / raw:.1f}x"
+            .stdout.strip()
+            .splitlines()[-1]
         )
+        r = json.loads(out)
+        print(
+            f"| {run} | {r['version']:,} | {r['load']:.3f} | {r['rss_kb'] / 1024:.0f} "
+            f"| {r['full']:.3f} |"
+        )
+    walls = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run([cli, "fund", "balances"], env=env, check=True, capture_output=True)
+        walls.append(time.perf_counter() - started)
+    raws = []
+    for _ in range(3):
+        started = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-c", RAW_READ, url, book_id], check=True, capture_output=True
+        )
+        raws.append(time.perf_counter() - started)
+    ours, raw = min(walls), min(raws)
+    print(
+        f"\n`msafiri fund balances`, whole process, best of 3: {ours:.2f} s; raw psycopg "
+        f"process reading the book's rows: {raw:.2f} s; ratio {ours / raw:.1f}x"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("officers", "cold", "both"), default="both")
     parser.add_argument("--migrants", type=int, default=50_000)
+    parser.add_argument("--database-url", help="cold part: time this existing database")
     args = parser.parse_args()
     if args.part in ("officers", "both"):
         officers_part()
     if args.part in ("cold", "both"):
-        cold_part(args.migrants)
+        cold_part(args.migrants, args.database_url)
 
 
 if __name__ == "__main__":
