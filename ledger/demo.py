@@ -64,10 +64,16 @@ class FundDemo:
         self._order = 0
         self._remittances: dict[tuple[int, int], list[tuple[UUID, str]]] = {}
         self._reversals = 0
+        # Every request the fund may still lapse, by expiry: a sweep looks
+        # only at those due, not at every open request (at a million
+        # migrants that was a thousand loads per sweep).
+        self._expiring: list[tuple[datetime, UUID]] = []
         # Value dates are stored at noon UTC: what carries one is recorded in
         # the afternoon, never before the moment it stands for.
         if not self.ledger.fund_exists():
             self._plan(start + timedelta(hours=4), self._open)
+        else:  # `demo --add`: what earlier runs left open may lapse in this one
+            self._watch_open()
         # The treasury's seed grant and, a year on, a donor's.
         grant = max(migrants, 100) * GRANT_KES_PER_MIGRANT
         self._plan(
@@ -85,6 +91,16 @@ class FundDemo:
             grant // 5,
             f"ILO-IOM-{donor_on.year}-07",
         )
+
+    def _watch_open(self) -> None:
+        book = self.ledger.book()
+        open_ids = {p.disbursement_id for p in book.pendings.values() if p.disbursement_id}
+        for disbursement_id in sorted(open_ids | book.unreserved):
+            self._watch(self.ledger.disbursement(disbursement_id))
+
+    def _watch(self, d) -> None:
+        if d.is_open and d.expires_at is not None:
+            heapq.heappush(self._expiring, (d.expires_at, d.id))
 
     # --- the agenda -----------------------------------------------------------
 
@@ -204,6 +220,7 @@ class FundDemo:
             self._plan(self.later(at, 3, 20), self._follow_up, incident_id)  # declined
             return
         self.counts["requests"] += 1
+        self._watch(d)
         self._decide(at, d)
 
     def _decide(self, at: datetime, d) -> None:
@@ -230,7 +247,7 @@ class FundDemo:
             )
             self._plan(decided, self._reject, d.id, d.incident_id, reason)
         else:
-            self._plan(decided, self._approve, d.id, d.incident_id, not eligible, "fund")
+            self._plan(decided, self._approve, d.id, d.incident_id, not eligible, "fund", expires)
 
     def _reject(self, at: datetime, disbursement_id: UUID, incident_id, reason: str) -> None:
         if self._command(
@@ -245,7 +262,13 @@ class FundDemo:
             self._plan(self.later(at, 3, 20), self._follow_up, incident_id)
 
     def _approve(
-        self, at: datetime, disbursement_id: UUID, incident_id, exception: bool, officer: str
+        self,
+        at: datetime,
+        disbursement_id: UUID,
+        incident_id,
+        exception: bool,
+        officer: str,
+        expires: datetime,
     ) -> None:
         reason = (
             "Humanitarian exception: the worker is stranded without means; "
@@ -265,21 +288,36 @@ class FundDemo:
         )
         if result is None:
             return
-        d = self.ledger.disbursement(disbursement_id)
+        # (The expiry is the request's: an approval does not move it.)
         if result["status"] != "approved":
             # A second officer signs it off within days (before it expires).
             second = self.later(at, 0, 4)
-            if officer == "fund" and second < d.expires_at:
-                self._plan(second, self._approve, disbursement_id, incident_id, exception, "fund2")
+            if officer == "fund" and second < expires:
+                self._plan(
+                    second,
+                    self._approve,
+                    disbursement_id,
+                    incident_id,
+                    exception,
+                    "fund2",
+                    expires,
+                )
             return
         self.counts["approved"] += 1
         paid = self.later(at, 1, 10)
-        if self.rng.random() < 0.85 and paid < d.expires_at:
-            self._plan(paid, self._pay, disbursement_id, incident_id)
+        if self.rng.random() < 0.85 and paid < expires:
+            self._plan(paid, self._pay, disbursement_id, incident_id, expires)
         else:  # approved but never paid: the approval lapses at expiry
-            self._plan(self.later(d.expires_at, 0, 2), self._sweep, incident_id)
+            self._plan(self.later(expires, 0, 2), self._sweep, incident_id)
 
-    def _pay(self, at: datetime, disbursement_id: UUID, incident_id, bounced: bool = False) -> None:
+    def _pay(
+        self,
+        at: datetime,
+        disbursement_id: UUID,
+        incident_id,
+        expires: datetime,
+        bounced: bool = False,
+    ) -> None:
         channel = "bank_transfer" if bounced else self.rng.choice(CHANNELS)
         prefix = "EFT" if bounced else "PAY"
         result = self._command(
@@ -296,22 +334,27 @@ class FundDemo:
             return
         self.counts["paid"] += 1
         self._plan(at + timedelta(minutes=5), self._process)
-        d = self.ledger.disbursement(disbursement_id)
         bounce = at + timedelta(days=2)
         if (
             not bounced
             and channel == "mobile_money"
             and self._reversals < REVERSALS
-            and bounce + timedelta(days=1) < d.expires_at
+            and bounce + timedelta(days=1) < expires
         ):
             self._reversals += 1
-            self._plan(
-                bounce, self._reverse, disbursement_id, incident_id, UUID(result["transfer_id"])
-            )
+            transfer_id = UUID(result["transfer_id"])
+            self._plan(bounce, self._reverse, disbursement_id, incident_id, transfer_id, expires)
         else:
             self._plan(self.later(at, 7, 30), self._follow_up, incident_id)
 
-    def _reverse(self, at: datetime, disbursement_id: UUID, incident_id, transfer_id: UUID) -> None:
+    def _reverse(
+        self,
+        at: datetime,
+        disbursement_id: UUID,
+        incident_id,
+        transfer_id: UUID,
+        expires: datetime,
+    ) -> None:
         if self._command(
             self.ledger.reverse,
             self.actors["fund"],
@@ -322,11 +365,19 @@ class FundDemo:
             ),
         ):
             self.counts["reversed"] += 1
-            self._plan(at + timedelta(days=1), self._pay, disbursement_id, incident_id, True)
+            self._plan(
+                at + timedelta(days=1), self._pay, disbursement_id, incident_id, expires, True
+            )
 
     def _sweep(self, at: datetime, incident_id) -> None:
-        """The fund process's expiry sweep, then its write-back on incidents."""
-        lapsed = self.system.fund_process.expire_overdue(now=at)
+        """The fund process's expiry sweep, then its write-back on incidents.
+        It looks at the requests that have expired by now (`_expiring`):
+        the same ones a sweep of every open request would lapse, as one
+        lapses only what is open and past its expiry."""
+        due = []
+        while self._expiring and self._expiring[0][0] <= at:
+            due.append(heapq.heappop(self._expiring)[1])
+        lapsed = self.system.fund_process.expire_overdue(now=at, among=due)
         self.counts["expired"] += lapsed
         if lapsed:
             self.system.fund_process.run_once()

@@ -28,6 +28,11 @@ from projections.outage import CONNECTION, classify
 
 _TOPIC = "msafiri:data-key:"
 _CHUNK = 400  # refs per IN (...) list
+# Keys kept in memory at most. An AESGCM object holds ~2.5 KB of native
+# memory (measured): with two or three keys a migrant, `msafiri demo` at a million
+# migrants (or a rebuild reading them all) would have kept ~5-7 GB. Beyond
+# this many the oldest tenth are dropped; one read again is one query.
+MAX_CACHED_KEYS = 100_000
 
 
 class SqlDataKeys:
@@ -43,6 +48,15 @@ class SqlDataKeys:
         self._cache: dict[str, AESGCM | None] = {}
         self._lock = threading.RLock()
         self._conn: Any = None
+
+    def _remember(self, key_ref: str, aead: AESGCM | None) -> None:
+        cache = self._cache
+        cache[key_ref] = aead
+        if len(cache) > MAX_CACHED_KEYS:
+            with self._lock:
+                # Insertion order: the first are the longest held.
+                for ref in list(cache)[: MAX_CACHED_KEYS // 10]:
+                    cache.pop(ref, None)
 
     # -- connection --------------------------------------------------------
 
@@ -112,7 +126,7 @@ class SqlDataKeys:
         except KeyError:
             pass
         aead = self._load(key_ref)
-        self._cache[key_ref] = aead
+        self._remember(key_ref, aead)
         return aead
 
     def load_many(self, refs: set[str]) -> None:
@@ -132,13 +146,13 @@ class SqlDataKeys:
                 found = {key_ref: (subject, wrapped) for key_ref, subject, wrapped in rows}
                 for ref in part:
                     if ref not in found:
-                        self._cache[ref] = None
+                        self._remember(ref, None)
                         continue
                     subject, wrapped = found[ref]
                     try:
-                        self._cache[ref] = self._unwrap(wrapped, ref, subject)
+                        self._remember(ref, self._unwrap(wrapped, ref, subject))
                     except EventForged:
-                        self._cache[ref] = None
+                        self._remember(ref, None)
 
     def _erased(self, key_ref: str, subject: str | None) -> bool:
         rows = self._query(
@@ -162,7 +176,7 @@ class SqlDataKeys:
         if aead is None and subject is not None:
             aead = self._create(key_ref, subject)
         if aead is not None:
-            self._cache[key_ref] = aead
+            self._remember(key_ref, aead)
         return aead
 
     def prepare(self, wanted: dict[str, str | None]) -> None:
@@ -191,7 +205,7 @@ class SqlDataKeys:
                     found.update(self._load_many([ref for ref in new if ref not in made]))
             for ref, aead in found.items():
                 if aead is not None:
-                    self._cache[ref] = aead
+                    self._remember(ref, aead)
 
     def _chunks(self, items: list) -> list[list]:
         return [items[start : start + 500] for start in range(0, len(items), 500)]
@@ -339,7 +353,7 @@ class SqlDataKeys:
                     conn.rollback()
                 raise
             for ref in {*refs, subject}:
-                self._cache[ref] = None
+                self._remember(ref, None)
         return len(refs)
 
     def forget_cached(self) -> None:

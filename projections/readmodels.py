@@ -112,10 +112,17 @@ class ReadModels:
                 self._open.append(runner)
         return runner
 
-    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+    def catch_up(
+        self, progress: Callable[[int, int], None] | None = None, bulk: bool = False
+    ) -> int:
         """Apply every event already in the log; returns log entries read.
         With a replica: this process wrote (or someone did), so its reads go
-        to the primary until the replica has replayed this far."""
+        to the primary until the replica has replayed this far. `bulk`: the
+        log was just filled in bulk (`msafiri demo`); projections that have
+        applied nothing yet build their query-only indexes once at the end,
+        as a rebuild does (Runner.defer_fresh_indexes)."""
+        if bulk:
+            self.runner.defer_fresh_indexes()
         read = self.runner.run_once(progress=progress)
         if self.routing is not None:
             self.routing.wrote(self.runner.db)

@@ -308,6 +308,22 @@ class Runner:
             )
         self.stopped.difference_update(names)
 
+    def defer_fresh_indexes(self) -> list[str]:
+        """Drop the query-only indexes of the projections that have applied
+        nothing yet (position 0), as `reset` does, so a first catch-up over
+        a long log (a database `msafiri demo` just filled) is a rebuild's
+        bulk load: `run_once` builds them once those projections reach the
+        head. Nothing is emptied. Returns the projections concerned."""
+        fresh = [
+            name
+            for name, t in self.tracking().items()
+            if t.position == 0 and t.failed_id is None and name not in self.stopped
+        ]
+        if fresh:
+            with self.db.transaction():
+                self._defer_indexes([t for name in fresh for t in self.projections[name].tables])
+        return fresh
+
     def _has_deferred_table(self) -> bool:
         # A schema before migration 0005 (PostgreSQL not yet upgraded, when
         # the schema check was skipped): rebuild with every index in place.
