@@ -11,11 +11,15 @@ import random
 from datetime import date, timedelta
 from uuid import UUID, uuid4, uuid5
 
+import pytest
+
 from domain.cases.aggregate import Migrant
 from domain.cases.commands import RegisterMigrant
 from domain.cases.events import MigrantRegistered
+from domain.cases.vocabulary import IdentityDocument
 from domain.ids import MSAFIRI_NAMESPACE, case_number, identity_document_id, name_id
-from msafiri.registry_import import _given, import_members
+from msafiri import registry_import
+from msafiri.registry_import import MEMBERS_PER_SAVE, _given, import_members
 
 HEADER = [
     *("full_name", "sex", "date_of_birth", "national_id", "passport_number", "phone"),
@@ -132,3 +136,80 @@ def test_an_import_leaves_nothing_for_the_cyclic_collector(system, officers, tmp
     # The collector is back as it was after an import.
     again = import_members(system, officers.registrar, path, skip_bad=True)
     assert gc.isenabled() and again.already_imported == report.imported
+
+
+def national_id(n: int) -> str:
+    return f"{40_000_000 + n:08d}"
+
+
+def test_a_member_registered_while_the_import_writes_is_set_aside(
+    system, officers, tmp_path, monkeypatch
+):
+    """Batches are written by one thread while the next is built. An officer
+    registers a member of the last batch by hand after the import found
+    nobody there: that batch's insert is refused whole, the member set
+    aside as already there and the rest of the batch stored."""
+    count = 2 * MEMBERS_PER_SAVE + 30
+    path = members_file(tmp_path / "members.csv", count)
+    built = []
+    build = registry_import._build_batch
+
+    def build_and_race(members, actor, mapper=None):
+        built.append(len(members))
+        if len(built) == 3:
+            system.cases.register(
+                officers.registrar,
+                RegisterMigrant(
+                    full_name="Registered By Hand",
+                    sex="male",
+                    date_of_birth=date(1990, 1, 1),
+                    national_id=national_id(count - 1),
+                    phone="+254712345670",
+                    county="Nairobi",
+                    education="primary",
+                ),
+            )
+        return build(members, actor=actor, mapper=mapper)
+
+    monkeypatch.setattr(registry_import, "_build_batch", build_and_race)
+    report = import_members(system, officers.registrar, path)
+    assert built == [MEMBERS_PER_SAVE, MEMBERS_PER_SAVE, 30]
+    assert (report.imported, report.already_imported) == (count - 1, 1)
+    hand = system.cases.find_by_document(IdentityDocument.NATIONAL_ID, national_id(count - 1))
+    assert system.cases.get(hand).full_name == "Registered By Hand"
+    last = system.cases.find_by_document(IdentityDocument.NATIONAL_ID, national_id(count - 2))
+    assert system.cases.get(last).full_name == f"Member {count - 2}"
+
+
+def test_a_batch_that_fails_to_store_stops_the_import_after_the_ones_before(
+    system, officers, tmp_path, monkeypatch
+):
+    """The first batch that cannot be stored ends the import: the batches
+    before it are stored, it and those after it are not (the next one, built
+    while it was written, is never written)."""
+    count = 2 * MEMBERS_PER_SAVE + 30
+    path = members_file(tmp_path / "members.csv", count)
+    written = []
+    save = registry_import._save_members
+
+    def save_or_fail(store, batch):
+        written.append(len(batch))
+        if len(written) == 2:
+            raise RuntimeError("the disk is full")
+        return save(store, batch)
+
+    monkeypatch.setattr(registry_import, "_save_members", save_or_fail)
+    with pytest.raises(RuntimeError, match="the disk is full"):
+        import_members(system, officers.registrar, path)
+    assert written == [MEMBERS_PER_SAVE, MEMBERS_PER_SAVE]
+
+    def held(n: int) -> bool:
+        found = system.cases.find_by_document(IdentityDocument.NATIONAL_ID, national_id(n))
+        return found is not None
+
+    assert held(0) and held(MEMBERS_PER_SAVE - 1)
+    assert not held(MEMBERS_PER_SAVE) and not held(count - 1)
+    # Fixed, the same file stores the rest.
+    monkeypatch.setattr(registry_import, "_save_members", save)
+    again = import_members(system, officers.registrar, path)
+    assert (again.imported, again.already_imported) == (count - MEMBERS_PER_SAVE, MEMBERS_PER_SAVE)
