@@ -319,10 +319,12 @@ def import_members(
     """Register every member of a members CSV (docs/import.md).
 
     With `workers` > 0 and more than one batch of lines, validating, building
-    and mapping run in that many processes while this one writes, as `msafiri
-    demo` does (not when events are encrypted: the key stays here). The
-    default is 0, all in this process: on a busy 2-core machine the workers'
-    start-up and pickling cost more than they gave (docs/benchmarks.md)."""
+    and mapping run in that many processes while this one seals and writes,
+    as `msafiri demo` does (the keys stay here: workers return plain rows).
+    The default is 0, all in this process: on a busy 2-core machine the
+    workers' start-up and pickling cost more than they gave
+    (docs/benchmarks.md). Either way one writer thread stores each batch
+    while the next is built (`_store_batches`)."""
     system.authz.require(actor, "import members", Role.REGISTRATION_OFFICER)
     with _cyclic_gc_paused():
         return _import_members(
