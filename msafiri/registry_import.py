@@ -392,17 +392,16 @@ def _import_members(
                 stored(len(batch) - len(fresh))
             if fresh:
                 batches.append(fresh)
-        build = partial(_build_batch, actor=actor)
+        mapper = store.mapper
         if pool:
             # Workers never see the key: the writing process seals their rows.
-            built = (
-                _seal_batch(store.mapper, batch)
-                for batch in _in_order(pool, build, [[line.raw for line in b] for b in batches])
-            )
+            build = partial(_build_batch, actor=actor)
+            built = _in_order(pool, build, [[line.raw for line in b] for b in batches])
+            finish = partial(_seal_batch, mapper)
         else:
-            mapper = store.mapper
-            built = (build([line.parsed for line in b], mapper=mapper) for b in batches)
-        _store_batches(store, built, report, stored)
+            built = (_member_events([line.parsed for line in b], actor) for b in batches)
+            finish = partial(_map_batch, mapper=mapper)
+        _store_batches(store, built, finish, report, stored)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
@@ -410,19 +409,28 @@ def _import_members(
     return report
 
 
-def _store_batches(store, built: Iterator[list], report: ImportReport, stored) -> None:
-    """Each built batch saved (`_save_members`) in order, by one writer
-    thread while this one builds the next batch: the insert waits on the
-    database (PostgreSQL's server, SQLite's C code, a commit's fsync) with
-    the GIL released, so building and writing overlap on two cores instead
-    of taking turns. At most one batch is written while the next is built;
+def _store_batches(store, built: Iterator, finish, report: ImportReport, stored) -> None:
+    """Each built batch finished (`finish`: its data keys made, its rows
+    sealed) and saved (`_save_members`) in order, by one writer thread while
+    this one builds the next batch: the insert waits on the database
+    (PostgreSQL's server, SQLite's C code, a commit's fsync) with the GIL
+    released, so building and writing overlap on two cores instead of
+    taking turns. At most one batch is written while the next is built;
     each is still one atomic insert, in file order, and the first that fails
     stops the import with the batches before it stored, as when written in
-    turn. (The failed batch's successor is built, and its data keys made,
-    but nothing of it is stored: a key without events, as after a conflict.)"""
+    turn (the next batch, built meanwhile, is dropped; on PostgreSQL its
+    data keys may be made already: keys without events, as after a
+    conflict). On SQLite, one writer at a time: the data keys are made once
+    the previous batch is written, since a writer waiting for the lock
+    sleeps in steps of up to 100 ms (SQLite's busy handler)."""
+    one_writer = isinstance(store.recorder, SQLiteProcessRecorder)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
         writing: tuple[Future, int] | None = None
-        for batch in built:
+        for item in built:
+            if writing is not None and one_writer:
+                _saved(report, stored, *writing)
+                writing = None
+            batch = finish(item)
             if writing is not None:
                 _saved(report, stored, *writing)
             writing = (writer.submit(_save_members, store, batch), len(batch))
@@ -480,26 +488,36 @@ def _member_keys(line: Line) -> list[tuple[str, str]]:
     return keys
 
 
-def _build_batch(members: list, actor: Actor, mapper=None) -> list[tuple[list[UUID], list]]:
-    """Per member: its natural ids and the stored rows of its aggregates.
-    `members` are Members, or raw lines (in a worker) validated again here."""
-    mapper = mapper or PydanticMapper(transcoder=OrjsonTranscoder())
-    events = []
-    for member in members:
-        if isinstance(member, dict):
-            line = Line(0, member)
-            validate_member(line)
-            member = line.parsed
-        events.append(
-            (
-                member.natural_ids,
-                [e for aggregate in member.aggregates(actor) for e in aggregate.collect_events()],
-            )
+def _build_batch(members: list, actor: Actor) -> list[tuple[list[UUID], list]]:
+    """In a worker: per raw line, validated again here, its natural ids and
+    the plain rows of its aggregates (sealed by the writing process)."""
+    parsed = []
+    for raw in members:
+        line = Line(0, raw)
+        validate_member(line)
+        parsed.append(line.parsed)
+    mapper = PydanticMapper(transcoder=OrjsonTranscoder())
+    return [
+        (ids, [mapper.to_plain_stored_event(e) for e in events])
+        for ids, events in _member_events(parsed, actor)
+    ]
+
+
+def _member_events(members: list[Member], actor: Actor) -> list[tuple[list[UUID], list]]:
+    """Per member: its natural ids and the events of its aggregates."""
+    return [
+        (
+            member.natural_ids,
+            [e for aggregate in member.aggregates(actor) for e in aggregate.collect_events()],
         )
-    # The batch's data keys in one go (the writing process's mapper only).
-    prepare = getattr(mapper, "prepare_data_keys", None)
-    if prepare is not None:
-        prepare([e for _, member_events in events for e in member_events])
+        for member in members
+    ]
+
+
+def _map_batch(events: list[tuple[list[UUID], list]], mapper) -> list[tuple[list[UUID], list]]:
+    """Per member: its natural ids and its events as sealed rows, the
+    batch's data keys made in one go first."""
+    mapper.prepare_data_keys([e for _, member_events in events for e in member_events])
     return [
         (ids, [mapper.to_stored_event(e) for e in member_events]) for ids, member_events in events
     ]

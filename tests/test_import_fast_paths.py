@@ -152,9 +152,9 @@ def test_a_member_registered_while_the_import_writes_is_set_aside(
     count = 2 * MEMBERS_PER_SAVE + 30
     path = members_file(tmp_path / "members.csv", count)
     built = []
-    build = registry_import._build_batch
+    build = registry_import._member_events
 
-    def build_and_race(members, actor, mapper=None):
+    def build_and_race(members, actor):
         built.append(len(members))
         if len(built) == 3:
             system.cases.register(
@@ -169,9 +169,9 @@ def test_a_member_registered_while_the_import_writes_is_set_aside(
                     education="primary",
                 ),
             )
-        return build(members, actor=actor, mapper=mapper)
+        return build(members, actor)
 
-    monkeypatch.setattr(registry_import, "_build_batch", build_and_race)
+    monkeypatch.setattr(registry_import, "_member_events", build_and_race)
     report = import_members(system, officers.registrar, path)
     assert built == [MEMBERS_PER_SAVE, MEMBERS_PER_SAVE, 30]
     assert (report.imported, report.already_imported) == (count - 1, 1)
