@@ -1,6 +1,7 @@
 """Members import throughput beside a raw baseline writing the same rows.
 
     uv run python -m bench.bench_import --members 20000 [--backend postgresql|sqlite|both]
+        [--repeat N]
 
 1. A members CSV of N synthetic rows (identity, phone, county, education,
    skills, a membership) is written to a temporary file.
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import random
+import statistics
 import tempfile
 import time
 from datetime import date, timedelta
@@ -85,13 +87,33 @@ def time_import(url: str, path: Path, workers: int | None) -> tuple[int, int, fl
     return report.imported, events, seconds, rerun
 
 
-def report(backend: str, measured: tuple[int, int, float, float], raw: tuple[int, float]) -> None:
+def report(backend: str, measured: tuple[int, int, float, float], raw: tuple[int, float]) -> float:
+    """Print one row; return its ratio."""
     members, events, seconds, rerun = measured
     rate, raw_rate = events / seconds, raw[0] / raw[1]
     print(
         f"| {backend} | {members:,} | {events:,} | {members / seconds:,.0f} | {rate:,.0f} "
-        f"| {raw_rate:,.0f} | {rate / raw_rate:.2f}x | {rerun:.1f} s |"
+        f"| {raw_rate:,.0f} | {rate / raw_rate:.2f}x | {rerun:.1f} s |",
+        flush=True,
     )
+    return rate / raw_rate
+
+
+def run_sqlite(tmp: str, source: Path, workers: int | None, run: int) -> tuple:
+    path = Path(tmp) / f"bench-{run}.db"
+    measured = time_import(f"sqlite:///{path}", source, workers)
+    chunk = round(measured[1] / measured[0] * MEMBERS_PER_SAVE)
+    raw = raw_sqlite(path, chunk)
+    for leftover in Path(tmp).glob(f"bench-{run}.db*"):
+        leftover.unlink()
+    return measured, raw
+
+
+def run_postgresql(source: Path, workers: int | None) -> tuple:
+    with postgres_database() as url:
+        measured = time_import(url, source, workers)
+        chunk = round(measured[1] / measured[0] * MEMBERS_PER_SAVE)
+        return measured, raw_postgresql(url, chunk)
 
 
 def main() -> None:
@@ -104,25 +126,33 @@ def main() -> None:
         default=None,
         help="processes that validate and build (default 0: all in this one)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per backend, each on a fresh database, alternating backends "
+        "(a busy machine moves single runs a lot); the median ratio is printed last",
+    )
     args = parser.parse_args()
     print(
         "| backend | members | events | members/s | import events/s "
         "| raw executemany events/s | ratio | re-run (all already imported) |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "members.csv"
         write_members(source, args.members)
-        if args.backend in ("sqlite", "both"):
-            path = Path(tmp) / "bench.db"
-            measured = time_import(f"sqlite:///{path}", source, args.workers)
-            chunk = round(measured[1] / measured[0] * MEMBERS_PER_SAVE)
-            report("SQLite", measured, raw_sqlite(path, chunk))
-        if args.backend in ("postgresql", "both"):
-            with postgres_database() as url:
-                measured = time_import(url, source, args.workers)
-                chunk = round(measured[1] / measured[0] * MEMBERS_PER_SAVE)
-                report("PostgreSQL", measured, raw_postgresql(url, chunk))
+        for run in range(args.repeat):
+            if args.backend in ("sqlite", "both"):
+                ratio = report("SQLite", *run_sqlite(tmp, source, args.workers, run))
+                ratios.setdefault("SQLite", []).append(ratio)
+            if args.backend in ("postgresql", "both"):
+                ratio = report("PostgreSQL", *run_postgresql(source, args.workers))
+                ratios.setdefault("PostgreSQL", []).append(ratio)
+    if args.repeat > 1:
+        for backend, values in ratios.items():
+            print(f"{backend}: median ratio {statistics.median(values):.2f}x of {len(values)} runs")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ names the rule in plain words; `Command.parse` puts the field's name in front
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -139,6 +140,13 @@ Reason = Annotated[str, TextRule(REASON_MAX, min_length=3, multiline=True)]
 Reference = Annotated[str, TextRule(80, min_length=3)]
 
 
+@functools.cache
+def _compiled(regex: str) -> re.Pattern[str]:
+    # Compiled once: `re.fullmatch(text, ...)` looks its cache up on every
+    # call (an import checks two or three patterns a line).
+    return re.compile(regex, re.ASCII)
+
+
 @dataclass(frozen=True)
 class Pattern:
     """An identifier in a fixed ASCII shape (an id number, a code). The
@@ -158,7 +166,7 @@ class Pattern:
             value = value.upper()
         elif self.case == "lower":
             value = value.lower()
-        if not re.fullmatch(self.regex, value, re.ASCII):
+        if not _compiled(self.regex).fullmatch(value):
             raise ValueError(self.rule)
         return value
 

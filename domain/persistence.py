@@ -45,6 +45,20 @@ class OrjsonTranscoder(Transcoder):
         return orjson.loads(data)
 
 
+_hooks: dict[tuple[type, str], Any] = {}
+
+
+def _class_hook(event_class: type, name: str) -> Any:
+    """`getattr(event_class, name, None)`, remembered per class: on a
+    pydantic model class a missing attribute goes through the metaclass's
+    `__getattr__` and an AttributeError, ~1 us on every event mapped."""
+    try:
+        return _hooks[event_class, name]
+    except KeyError:
+        hook = _hooks[event_class, name] = getattr(event_class, name, None)
+        return hook
+
+
 def upcast(event_class: type[DomainEvent], state: dict[str, Any]) -> dict[str, Any]:
     version = state.pop(SCHEMA_VERSION_KEY, 1)
     while version < event_class.class_version:
@@ -73,55 +87,77 @@ class PydanticMapper(Mapper):
         personal fields will be sealed under ready in a few queries for the
         batch (`DataKeys.prepare`, when the key store has it), not a few per
         new migrant. Sealing then finds each key in memory."""
-        self._prepare(
-            (type(event), lambda name, event=event: getattr(event, name, None)) for event in events
-        )
-
-    def _prepare(self, events: Any) -> None:
-        """(event class, field getter) of each event -> DataKeys.prepare."""
         prepare = getattr(self.data_keys, "prepare", None)
         if prepare is None:
             return
-        wanted: dict[str, str | None] = {}
-        for cls, get in events:
+        # Collected by the events' own values (UUIDs), each turned into text
+        # once per key, not per event: an import's batch has ~3 events per key.
+        wanted: dict[Any, Any] = {}
+        for event in events:
+            cls = type(event)
             if not getattr(cls, "personal", ()):
                 continue
-            key_ref = get(cls.data_key_field)
+            key_ref = getattr(event, cls.data_key_field, None)
             if key_ref is None:
                 continue
             field = cls.data_subject_field
-            subject = get(field) if field else None
-            if subject is not None or str(key_ref) not in wanted:
-                wanted[str(key_ref)] = None if subject is None else str(subject)
-        if wanted:
-            prepare(wanted)
+            subject = getattr(event, field, None) if field else None
+            if subject is not None or key_ref not in wanted:
+                wanted[key_ref] = subject
+        if not wanted:
+            return
+        refs: dict[str, str | None] = {}
+        for key_ref, subject in wanted.items():
+            ref = str(key_ref)
+            if subject is not None or ref not in refs:
+                refs[ref] = None if subject is None else str(subject)
+        prepare(refs)
 
     def to_stored_event(self, domain_event: Any) -> StoredEvent:
-        return self._seal_state(self.to_plain_stored_event(domain_event, personal=True))
+        # One StoredEvent, sealed as it is made (not a plain one, then a
+        # sealed copy): the import and the demo map every event here.
+        data = self._state_bytes(domain_event, personal=True)
+        event = cast(DomainEvent, domain_event)
+        topic = get_topic(type(event))
+        if self.keyring is not None:
+            data = self.keyring.seal(data, event.originator_id, event.originator_version, topic)
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=topic,
+            state=data,
+        )
 
     def to_plain_stored_event(self, domain_event: Any, personal: bool = False) -> StoredEvent:
         """The row before sealing (the demo builds these in worker processes,
         which never see the key, and seals them in the writing process);
         with `personal`, its personal fields already under their data key."""
         event = cast(DomainEvent, domain_event)
-        state = event.model_dump(mode="json")
-        if type(event).class_version > 1:
-            state[SCHEMA_VERSION_KEY] = type(event).class_version
+        return StoredEvent(
+            originator_id=event.originator_id,
+            originator_version=event.originator_version,
+            topic=get_topic(type(event)),
+            state=self._state_bytes(event, personal),
+        )
+
+    def _state_bytes(self, event: Any, personal: bool) -> bytes:
+        """The event's JSON state (personal fields sealed, with `personal`),
+        encoded and compressed, before the outer seal."""
+        event_class = type(event)
+        # model_dump(mode="json")'s own serializer call, without its wrapper.
+        state = event.__pydantic_serializer__.to_python(event, mode="json")
+        if event_class.class_version > 1:
+            state[SCHEMA_VERSION_KEY] = event_class.class_version
         if personal and self.data_keys is not None:
-            if getattr(type(event), "personal", ()):
-                state = seal_personal(type(event), state, self.data_keys)
-            nested = getattr(type(event), "seal_nested", None)
+            if getattr(event_class, "personal", ()):
+                state = seal_personal(event_class, state, self.data_keys)
+            nested = _class_hook(event_class, "seal_nested")
             if nested is not None:  # e.g. a book snapshot's open reservations
                 state = nested(state, self.data_keys)
         data = self.transcoder.encode(state)
         if self.compressor:
             data = self.compressor.compress(data)
-        return StoredEvent(
-            originator_id=event.originator_id,
-            originator_version=event.originator_version,
-            topic=get_topic(type(event)),
-            state=data,
-        )
+        return data
 
     def seal(self, stored: StoredEvent) -> StoredEvent:
         """A plain row sealed: its personal fields under their data key,
@@ -205,7 +241,7 @@ class PydanticMapper(Mapper):
         state = self.transcoder.decode(data)
         if SEALED_KEY in state:
             state = open_personal(event_class, state, self.data_keys)
-        nested = getattr(event_class, "open_nested", None)
+        nested = _class_hook(event_class, "open_nested")
         if nested is not None:
             state = nested(state, self.data_keys)
         return event_class, upcast(event_class, state)

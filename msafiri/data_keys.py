@@ -275,11 +275,13 @@ class SqlDataKeys:
                 made = [row[0] for row in rows]
             else:
                 columns = [list(column) for column in zip(*rows, strict=True)]
+                # Binary arrays (%b): as text, psycopg escapes every wrapped
+                # key's bytes in Python (as the event recorder found).
                 made = [
                     r[0]
                     for r in conn.execute(
                         "INSERT INTO data_keys (key_ref, subject, wrapped, created_at) "
-                        "SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[], %s::text[]) "
+                        "SELECT * FROM unnest(%b::text[], %b::text[], %b::bytea[], %b::text[]) "
                         "ON CONFLICT (key_ref) DO NOTHING RETURNING key_ref",
                         columns,
                     ).fetchall()

@@ -30,18 +30,20 @@ read-model lookup, no race); the importer then sets those rows aside as
 from __future__ import annotations
 
 import csv
+import gc
 import multiprocessing
 import os
 import re
 import sys
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.sqlite import SQLiteProcessRecorder
@@ -55,7 +57,7 @@ from domain.cases.identity import IdentityDocumentClaimed, IdentityDocumentIndex
 from domain.cases.vocabulary import IdentityDocument
 from domain.commands import Command
 from domain.errors import ConcurrentUpdate, InvalidCommand, MsafiriError
-from domain.ids import MSAFIRI_NAMESPACE, identity_document_id
+from domain.ids import identity_document_id, name_id
 from domain.model import Actor, Aggregate
 from domain.persistence import OrjsonTranscoder, PydanticMapper
 from domain.values import Role
@@ -73,13 +75,11 @@ Progress = Callable[[int], None]
 def imported_migrant_id(kind: str, number: str) -> UUID:
     """The case id of an imported member, from the natural key: the same line
     imported twice names the same case, and the store refuses the second."""
-    return uuid5(MSAFIRI_NAMESPACE, f"imported-migrant:{kind}:{number.strip().upper()}")
+    return name_id(f"imported-migrant:{kind}:{number.strip().upper()}")
 
 
 def contribution_batch_id(reference: str, received_on: Any, currency: str) -> UUID:
-    return uuid5(
-        MSAFIRI_NAMESPACE, f"imported-contributions:{reference.strip()}|{received_on}|{currency}"
-    )
+    return name_id(f"imported-contributions:{reference.strip()}|{received_on}|{currency}")
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,13 @@ def read_lines(path: Path, columns: set[str], required: set[str]) -> tuple[list[
 
 
 def _given(raw: dict[str, str], names) -> dict[str, Any]:
-    return {name: raw[name].strip() for name in names if raw.get(name, "").strip()}
+    """The columns given a value on this line, stripped (each stripped once)."""
+    given = {}
+    for name in names:
+        value = raw.get(name)
+        if value and (value := value.strip()):
+            given[name] = value
+    return given
 
 
 def _parse(command_class: type[Command], data: dict[str, Any], line: Line, rename=None):
@@ -249,8 +255,10 @@ class Member:
         (and `start_membership`) would make them."""
         migrant = Migrant.register(self.migrant_id, actor, self.register)
         if self.membership is not None:
-            membership = self.membership.model_copy(update={"migrant_id": self.migrant_id})
-            migrant.start_membership(actor, membership)
+            # Validated with a stand-in migrant_id (NO_ID): the aggregate
+            # never reads a command's migrant_id (the service uses it to load
+            # the case), so no copy naming the real one is needed.
+            migrant.start_membership(actor, self.membership)
         indexes = [
             IdentityDocumentIndex.start(
                 index_id, IdentityDocumentClaimed, actor, kind=kind, migrant_id=self.migrant_id
@@ -311,11 +319,39 @@ def import_members(
     """Register every member of a members CSV (docs/import.md).
 
     With `workers` > 0 and more than one batch of lines, validating, building
-    and mapping run in that many processes while this one writes, as `msafiri
-    demo` does (not when events are encrypted: the key stays here). The
-    default is 0, all in this process: on a busy 2-core machine the workers'
-    start-up and pickling cost more than they gave (docs/benchmarks.md)."""
+    and mapping run in that many processes while this one seals and writes,
+    as `msafiri demo` does (the keys stay here: workers return plain rows).
+    The default is 0, all in this process: on a busy 2-core machine the
+    workers' start-up and pickling cost more than they gave
+    (docs/benchmarks.md). Either way one writer thread stores each batch
+    while the next is built (`_store_batches`)."""
     system.authz.require(actor, "import members", Role.REGISTRATION_OFFICER)
+    with _cyclic_gc_paused():
+        return _import_members(
+            system, actor, path, dry_run, skip_bad, rejects, validated, stored, storing, workers
+        )
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, back as it was
+    after. An import holds every validated line until it is stored (~15
+    tracked objects a line), and each full collection walks all of them:
+    ~7 full collections over a 20,000-line file at ~0.1 s each, freeing
+    nothing - the import's objects are freed by reference counting (none
+    left for the collector, measured: tests/test_import_fast_paths.py)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _import_members(
+    system, actor, path, dry_run, skip_bad, rejects, validated, stored, storing, workers
+) -> ImportReport:
     header, lines = read_lines(path, MEMBER_COLUMNS, MEMBER_REQUIRED)
     store = system.store
     chunks = [lines[i : i + MEMBERS_PER_SAVE] for i in range(0, len(lines), MEMBERS_PER_SAVE)]
@@ -356,27 +392,58 @@ def import_members(
                 stored(len(batch) - len(fresh))
             if fresh:
                 batches.append(fresh)
-        build = partial(_build_batch, actor=actor)
+        mapper = store.mapper
         if pool:
             # Workers never see the key: the writing process seals their rows.
-            built = (
-                _seal_batch(store.mapper, batch)
-                for batch in _in_order(pool, build, [[line.raw for line in b] for b in batches])
-            )
+            build = partial(_build_batch, actor=actor)
+            built = _in_order(pool, build, [[line.raw for line in b] for b in batches])
+            finish = partial(_seal_batch, mapper)
         else:
-            mapper = store.mapper
-            built = (build([line.parsed for line in b], mapper=mapper) for b in batches)
-        for batch in built:
-            saved, already = _save_members(store, batch)
-            report.imported += saved
-            report.already_imported += already
-            if stored:
-                stored(len(batch))
+            built = (_member_events([line.parsed for line in b], actor) for b in batches)
+            finish = partial(_map_batch, mapper=mapper)
+        _store_batches(store, built, finish, report, stored)
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
     report.stored = report.imported > 0
     return report
+
+
+def _store_batches(store, built: Iterator, finish, report: ImportReport, stored) -> None:
+    """Each built batch finished (`finish`: its data keys made, its rows
+    sealed) and saved (`_save_members`) in order, by one writer thread while
+    this one builds the next batch: the insert waits on the database
+    (PostgreSQL's server, SQLite's C code, a commit's fsync) with the GIL
+    released, so building and writing overlap on two cores instead of
+    taking turns. At most one batch is written while the next is built;
+    each is still one atomic insert, in file order, and the first that fails
+    stops the import with the batches before it stored, as when written in
+    turn (the next batch, built meanwhile, is dropped; on PostgreSQL its
+    data keys may be made already: keys without events, as after a
+    conflict). On SQLite, one writer at a time: the data keys are made once
+    the previous batch is written, since a writer waiting for the lock
+    sleeps in steps of up to 100 ms (SQLite's busy handler)."""
+    one_writer = isinstance(store.recorder, SQLiteProcessRecorder)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer") as writer:
+        writing: tuple[Future, int] | None = None
+        for item in built:
+            if writing is not None and one_writer:
+                _saved(report, stored, *writing)
+                writing = None
+            batch = finish(item)
+            if writing is not None:
+                _saved(report, stored, *writing)
+            writing = (writer.submit(_save_members, store, batch), len(batch))
+        if writing is not None:
+            _saved(report, stored, *writing)
+
+
+def _saved(report: ImportReport, stored, saving: Future, size: int) -> None:
+    saved, already = saving.result()
+    report.imported += saved
+    report.already_imported += already
+    if stored:
+        stored(size)
 
 
 def _seal_batch(mapper, batch: list[tuple[list[UUID], list]]) -> list[tuple[list[UUID], list]]:
@@ -421,26 +488,36 @@ def _member_keys(line: Line) -> list[tuple[str, str]]:
     return keys
 
 
-def _build_batch(members: list, actor: Actor, mapper=None) -> list[tuple[list[UUID], list]]:
-    """Per member: its natural ids and the stored rows of its aggregates.
-    `members` are Members, or raw lines (in a worker) validated again here."""
-    mapper = mapper or PydanticMapper(transcoder=OrjsonTranscoder())
-    events = []
-    for member in members:
-        if isinstance(member, dict):
-            line = Line(0, member)
-            validate_member(line)
-            member = line.parsed
-        events.append(
-            (
-                member.natural_ids,
-                [e for aggregate in member.aggregates(actor) for e in aggregate.collect_events()],
-            )
+def _build_batch(members: list, actor: Actor) -> list[tuple[list[UUID], list]]:
+    """In a worker: per raw line, validated again here, its natural ids and
+    the plain rows of its aggregates (sealed by the writing process)."""
+    parsed = []
+    for raw in members:
+        line = Line(0, raw)
+        validate_member(line)
+        parsed.append(line.parsed)
+    mapper = PydanticMapper(transcoder=OrjsonTranscoder())
+    return [
+        (ids, [mapper.to_plain_stored_event(e) for e in events])
+        for ids, events in _member_events(parsed, actor)
+    ]
+
+
+def _member_events(members: list[Member], actor: Actor) -> list[tuple[list[UUID], list]]:
+    """Per member: its natural ids and the events of its aggregates."""
+    return [
+        (
+            member.natural_ids,
+            [e for aggregate in member.aggregates(actor) for e in aggregate.collect_events()],
         )
-    # The batch's data keys in one go (the writing process's mapper only).
-    prepare = getattr(mapper, "prepare_data_keys", None)
-    if prepare is not None:
-        prepare([e for _, member_events in events for e in member_events])
+        for member in members
+    ]
+
+
+def _map_batch(events: list[tuple[list[UUID], list]], mapper) -> list[tuple[list[UUID], list]]:
+    """Per member: its natural ids and its events as sealed rows, the
+    batch's data keys made in one go first."""
+    mapper.prepare_data_keys([e for _, member_events in events for e in member_events])
     return [
         (ids, [mapper.to_stored_event(e) for e in member_events]) for ids, member_events in events
     ]
@@ -486,12 +563,34 @@ def _save_members(store, batch: list[tuple[list[UUID], list]]) -> tuple[int, int
         if not fresh:
             return 0, len(batch)
         try:
-            store.recorder.insert_events([row for _, rows in fresh for row in rows])
+            _insert(store.recorder, [row for _, rows in fresh for row in rows])
             return len(fresh), len(batch) - len(fresh)
         except IntegrityError:
             there = _existing(store, [i for ids, _ in fresh for i in ids])
             fresh = [(ids, rows) for ids, rows in fresh if not there.intersection(ids)]
     raise ConcurrentUpdate("another import of the same members is running; try again")
+
+
+def _insert(recorder, rows: list) -> None:
+    """The recorder's insert, all rows in one transaction. On SQLite one
+    `executemany` of the recorder's own statement in the recorder's own
+    transaction: the library's SQLite recorder runs one `execute` per row to
+    return each row's notification id, which the import does not use (~17%
+    of an import's time, profiled)."""
+    if not isinstance(recorder, SQLiteProcessRecorder):
+        recorder.insert_events(rows)
+        return
+    params = [
+        (
+            row.originator_id.hex if isinstance(row.originator_id, UUID) else row.originator_id,
+            row.originator_version,
+            row.topic,
+            row.state,
+        )
+        for row in rows
+    ]
+    with recorder.datastore.transaction(commit=True) as cursor:
+        cursor.executemany(recorder.insert_events_statement, params)
 
 
 def _in_order(pool: ProcessPoolExecutor | None, function, items: list) -> Iterator:

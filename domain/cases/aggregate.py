@@ -57,14 +57,16 @@ class Migrant(Aggregate):
     @classmethod
     def register(cls, migrant_id: UUID, actor: Actor, cmd: c.RegisterMigrant) -> Migrant:
         fields = cmd.model_dump(exclude={"registered_on"})
-        return cls.start(
-            migrant_id,
+        # `start`, with the case number the new aggregate computed already.
+        migrant = cls(migrant_id)
+        migrant.trigger(
             e.MigrantRegistered,
             actor,
             occurred_at=at_noon_utc(cmd.registered_on),
-            case_number=case_number(migrant_id),
+            case_number=migrant.case_number,
             **fields,
         )
+        return migrant
 
     # -- pre-departure --------------------------------------------------------
 
