@@ -10,6 +10,12 @@ officers: the workload of tests/fifty_officers.py (5 processes x 10 officers:
   run: the rows those commands stored, written again into an identical empty
   table by raw psycopg, one transaction per command (split at each receipt)
   taking the fund's advisory lock and the recorder's table lock.
+  Also per command: how long it waited for the fund and held it (median),
+  how long the whole burst took, and the CPU time the officer processes used.
+  Diagnostics (environment): FIFTY_OFFICERS_PHASES=1 also times a money
+  command's phases outside the fund (role check, first read, rehearsal, the
+  data keys); FIFTY_OFFICERS_WARM=1 lets each process open its connections
+  and read the book before the start (steady state rather than start-up).
 cold: `msafiri demo --migrants N` into a fresh database, then fresh processes
   each load the fund's book (the first money command and `fund balances` do
   exactly this) and print the seconds and peak memory; the first run after
@@ -43,7 +49,7 @@ from msafiri.bootstrap import build_system
 from msafiri.postgres_recorder import advisory_key
 from msafiri.settings import Settings
 from tests.conftest import Officers
-from tests.fifty_officers import MONEY, run_all, set_up
+from tests.fifty_officers import CPU, MONEY, run_all, set_up
 
 RECEIPTS = {get_topic(CommandAccepted), get_topic(CommandRefused)}
 
@@ -64,22 +70,45 @@ def officers_part() -> None:
         results = run_all(plan)
         wall = time.perf_counter() - started
         raw = raw_transactions(url, before, book_id.bytes)
+    cpu = sum(r["ms"] for r in results if r["kind"] == CPU) / 1000
+    results = [r for r in results if r["kind"] != CPU]
     failed = [r for r in results if r["error"]]
     money = [r["ms"] for r in results if r["kind"] in MONEY and not r["error"]]
     print(f"{len(results)} commands by 50 officers in {wall:.1f} s; failed: {len(failed)}")
     for row in failed[:5]:
         print("  ", row)
-    print("| command | n | p50 ms | p95 ms | max ms |")
-    print("|---|---|---|---|---|")
+    print("| command | n | p50 ms | p95 ms | max ms | p50 waiting for the fund | p50 holding it |")
+    print("|---|---|---|---|---|---|---|")
     for kind in (*MONEY, "search", "report incident", "register migrant"):
-        ms = [r["ms"] for r in results if r["kind"] == kind and not r["error"]]
-        if ms:
+        done = [r for r in results if r["kind"] == kind and not r["error"]]
+        if done:
+            ms = [r["ms"] for r in done]
+            wait = statistics.median(r["wait_ms"] for r in done)
+            held = statistics.median(r["held_ms"] for r in done)
             print(
                 f"| {kind} | {len(ms)} | {statistics.median(ms):.0f} | "
-                f"{percentile(ms, 0.95):.0f} | {max(ms):.0f} |"
+                f"{percentile(ms, 0.95):.0f} | {max(ms):.0f} | {wait:.0f} | {held:.1f} |"
             )
     p95 = percentile(money, 0.95)
-    print(f"| all money commands | {len(money)} | {statistics.median(money):.0f} | {p95:.0f} ")
+    for kind in ("approve", "pay", "request"):
+        done = [r for r in results if r["kind"] == kind and not r["error"] and r.get("phases")]
+        if done and any(done[0]["phases"].values()):
+            parts = ", ".join(
+                f"{k} {statistics.median(r['phases'][k] for r in done):.0f}"
+                for k in done[0]["phases"]
+            )
+            print(f"  {kind} p50 phases outside the fund: {parts}")
+    print(
+        f"| all money commands | {len(money)} | {statistics.median(money):.0f} | {p95:.0f} | "
+        f"{max(money):.0f} | | |"
+    )
+    timed = [r for r in results if "at" in r]
+    burst = max(r["at"] for r in timed) - min(r["at"] - r["ms"] / 1000 for r in timed)
+    held = sum(r["held_ms"] for r in timed) / 1000
+    print(
+        f"the 161 commands ran within {burst:.2f} s (first start to last end); "
+        f"the fund was held {held:.2f} s of it in all; the 5 processes used {cpu:.2f} s of CPU"
+    )
     raw_p95 = percentile(raw, 0.95)
     print(
         f"\nraw transactions (same rows, one per command, advisory + table lock): "

@@ -33,6 +33,7 @@ from ledger import events as e
 from ledger.book import Book, reservation_legs
 from ledger.chart import APPROVED, BANK, CONTRIBUTIONS, GRANTS
 from ledger.corrections import Correction, money_out
+from ledger.decoding import decoded
 from ledger.disbursement import Claim, Disbursement
 from ledger.errors import (
     REFUSALS,
@@ -169,7 +170,7 @@ class LedgerService:
             if book is None:
                 book = self._load()
             else:
-                for event in self.store.events.get(self.book_id, gt=book.version):
+                for event in self._events(self.book_id, book.version):
                     event.mutate(book)
             self._cache = book
             if book.version - self._snapshot_version >= SNAPSHOT_EVERY:
@@ -183,17 +184,22 @@ class LedgerService:
         self._snapshot_version = 0
         if self.snapshots is not None:
             try:
-                for snapshot in self.snapshots.get(self.book_id, desc=True, limit=1):
+                rows = self.snapshots.recorder.select_events(self.book_id, desc=True, limit=1)
+                for snapshot in decoded(self.snapshots.mapper, list(rows)):
                     book = snapshot.mutate(None)
                     self._snapshot_version = snapshot.originator_version
             except PersistenceError as error:  # e.g. a read-only file without the table
                 log.warning("book snapshots unreadable, replaying the book: %s", error)
         gt = book.version if book is not None else None
-        for event in self.store.events.get(self.book_id, gt=gt):
+        for event in self._events(self.book_id, gt):
             book = event.mutate(book)
         if book is None:
             raise NotFound(f"no fund with id {self.book_id}")
         return book
+
+    def _events(self, aggregate_id: UUID, after: int | None) -> list[Any]:
+        """Its events after a version, the data keys they need read at once."""
+        return decoded(self.store.mapper, self.store.recorder.select_events(aggregate_id, gt=after))
 
     def snapshot_now(self) -> None:
         """Take a snapshot of the book as stored now (after an erasure dropped

@@ -15,9 +15,11 @@ Every command is timed; anything raised is reported as that command's error.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +42,15 @@ PROCESSES = 5
 THREADS = 10  # per process: 6 fund officers, 2 attachés, 2 registrars
 FUND_PER_PROCESS, ATTACHES_PER_PROCESS, REGISTRARS_PER_PROCESS = 6, 2, 2
 MONEY = ("request", "approve", "pay", "import contributions")
+PHASES = (
+    "authz_ms",
+    "fetch_ms",
+    "rehearse_ms",
+    "select_newer_ms",
+    "load_keys_ms",
+    "key_queries_ms",
+)
+CPU = "process cpu"  # one row per process: its CPU time for the officers' work
 
 
 @dataclass
@@ -162,8 +173,75 @@ def set_up(system, officers, url: str, folder: Path) -> Plan:
     return Plan(url, fund, attaches, registrars, migrants, incidents, waiting, str(csv_path))
 
 
+# Per officer (thread): how long its current command waited for the fund
+# and held it (`watch_the_fund`), reported with the command's time.
+_fund = threading.local()
+
+
+def watch_the_fund(store) -> None:
+    """Time each money decision's wait for the fund and its hold of it
+    (EventStore.serialised), per thread, to tell queueing from work."""
+    serialised = store.serialised
+
+    @contextmanager
+    def timed(key):
+        asked = time.perf_counter()
+        with serialised(key):
+            got = time.perf_counter()
+            try:
+                yield
+            finally:
+                _fund.wait_ms = getattr(_fund, "wait_ms", 0.0) + (got - asked) * 1000
+                _fund.held_ms = getattr(_fund, "held_ms", 0.0) + (time.perf_counter() - got) * 1000
+
+    store.serialised = timed
+
+
+class _TimedTurn:
+    """A process's turn to decide (LedgerService._deciding), its wait counted
+    as waiting for the fund: the wait before `serialised` is part of it."""
+
+    def __init__(self, lock):
+        self._lock = lock
+
+    def __enter__(self):
+        asked = time.perf_counter()
+        self._lock.__enter__()
+        _fund.wait_ms = getattr(_fund, "wait_ms", 0.0) + (time.perf_counter() - asked) * 1000
+
+    def __exit__(self, *exc):
+        return self._lock.__exit__(*exc)
+
+
+def watch_phases(system) -> None:
+    """Time a money command's phases outside the fund (bench only): the role
+    check, the first read, the rehearsal (ledger/service.py `_run`)."""
+    for owner, name, label in (
+        (system.authz, "require", "authz_ms"),
+        (system.ledger, "fetch", "fetch_ms"),
+        (system.ledger, "_rehearse", "rehearse_ms"),
+        (system.store.recorder, "select_newer", "select_newer_ms"),
+        (system.store.mapper.data_keys, "load_many", "load_keys_ms"),
+        (system.store.mapper.data_keys, "_query", "key_queries_ms"),
+    ):
+        original = getattr(owner, name)
+
+        def timed(*args, _original=original, _label=label, **kwargs):
+            started = time.perf_counter()
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                spent = (time.perf_counter() - started) * 1000
+                setattr(_fund, _label, getattr(_fund, _label, 0.0) + spent)
+
+        setattr(owner, name, timed)
+
+
 def _timed(results: list[dict[str, Any]], kind: str, action) -> Any:
     started = time.perf_counter()
+    _fund.wait_ms = _fund.held_ms = 0.0
+    for phase in PHASES:
+        setattr(_fund, phase, 0.0)
     for _ in range(40):
         try:
             value = action()
@@ -177,7 +255,18 @@ def _timed(results: list[dict[str, Any]], kind: str, action) -> Any:
                 time.sleep(0.25)
                 continue
         break
-    results.append({"kind": kind, "ms": (time.perf_counter() - started) * 1000, "error": error})
+    ms = (time.perf_counter() - started) * 1000
+    results.append(
+        {
+            "kind": kind,
+            "ms": ms,
+            "error": error,
+            "wait_ms": _fund.wait_ms,
+            "held_ms": _fund.held_ms,
+            "phases": {k: getattr(_fund, k) for k in PHASES},
+            "at": time.time(),  # when it ended (wall clock, shared by the processes)
+        }
+    )
     return value
 
 
@@ -256,6 +345,18 @@ def registrar(system, plan: Plan, i: int, results: list) -> None:
     )
 
 
+def warm_up(system) -> None:
+    """A process that has been at work a while (bench only, to tell start-up
+    from steady state): its event-store connections open and the fund's book
+    in memory, as in a TUI open since the morning."""
+    system.ledger.book()
+    openers = [threading.Thread(target=system.store.exists, args=(uuid4(),)) for _ in range(5)]
+    for opener in openers:
+        opener.start()
+    for opener in openers:
+        opener.join()
+
+
 def run_process(plan: Plan, p: int, start, out) -> None:
     """One process: its ten officers on threads, released with all others."""
     try:
@@ -263,6 +364,11 @@ def run_process(plan: Plan, p: int, start, out) -> None:
         # server (max_connections 100 by default) share it with the read
         # models' connections and with whatever else runs beside the test.
         system = build_system(Settings(database_url=plan.url, pool_size=2, pool_max_overflow=3))
+        watch_the_fund(system.store)
+        if hasattr(system.ledger, "_deciding"):
+            system.ledger._deciding = _TimedTurn(system.ledger._deciding)
+        if os.environ.get("FIFTY_OFFICERS_PHASES"):
+            watch_phases(system)
         results: list[dict[str, Any]] = []
         work = []
         for k in range(FUND_PER_PROCESS):
@@ -274,11 +380,16 @@ def run_process(plan: Plan, p: int, start, out) -> None:
         threads = [
             threading.Thread(target=role, args=(system, plan, i, results)) for role, i in work
         ]
+        if os.environ.get("FIFTY_OFFICERS_WARM"):
+            warm_up(system)
         start.wait(timeout=120)
+        cpu = time.process_time()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        # What the officers' work cost this process (all threads), not a command.
+        results.append({"kind": CPU, "ms": (time.process_time() - cpu) * 1000, "error": None})
         system.close()
         out.put(results)
     except BaseException as error:
@@ -303,4 +414,4 @@ def run_all(plan: Plan) -> list[dict[str, Any]]:
 
 
 def counts(results: list[dict[str, Any]]) -> Counter[str]:
-    return Counter(row["kind"] for row in results)
+    return Counter(row["kind"] for row in results if row["kind"] != CPU)
