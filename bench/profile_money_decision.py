@@ -24,20 +24,15 @@ import time
 from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
-from uuid import UUID, uuid4
 
 import psycopg
 
 from bench.common import postgres_database
-from domain.model import Actor
-from domain.values import Role
-from ledger import commands as c
 from msafiri import postgres_recorder
 from msafiri.bootstrap import build_system
 from msafiri.settings import Settings
 from tests.conftest import Officers
-from tests.fifty_officers import set_up
-from tests.fund_helpers import kes
+from tests.fifty_officers import officer_commands, set_up
 
 
 class Probe:
@@ -98,38 +93,6 @@ class Probe:
         store.serialised = serialised
 
 
-def officer_commands(system, plan, i: int) -> dict:
-    """One fund officer's approve, pay and request, as in the workload."""
-    actor = Actor(officer_id=UUID(plan.fund[i]), role=Role.FUND_OFFICER)
-    d = UUID(plan.waiting[i])
-    return {
-        "approve": lambda: system.ledger.approve(
-            actor, c.ApproveDisbursement(command_id=uuid4(), disbursement_id=d)
-        ),
-        "pay": lambda: system.ledger.pay(
-            actor,
-            c.PayDisbursement(
-                command_id=uuid4(),
-                disbursement_id=d,
-                channel="mobile_money",
-                payment_reference=f"MP-PROF-{i}",
-            ),
-        ),
-        "request": lambda: system.ledger.request_disbursement(
-            actor,
-            c.RequestDisbursement(
-                command_id=uuid4(),
-                migrant_id=UUID(plan.migrants[i]),
-                incident_id=UUID(plan.incidents[i]),
-                category="counselling",
-                amount=kes(3_000),
-                payee="Nairobi Counselling Centre",
-                justification="Counselling after the injury.",
-            ),
-        ),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--officers", type=int, default=10)
@@ -151,7 +114,7 @@ def main() -> None:
         listed: set[str] = set()
         profiler = cProfile.Profile()
         for i in range(min(args.officers, len(plan.fund))):
-            commands = officer_commands(system, plan, i)
+            commands = officer_commands(system, plan, i, reference="MP-PROF")
             for kind, command in commands.items():
                 probe.reset()
                 # The first officer's commands warm the process (cold book).
