@@ -20,7 +20,6 @@ import asyncio
 import json
 
 import nats
-from nats.errors import TimeoutError as FetchTimeout
 
 
 async def follow(args: argparse.Namespace) -> None:
@@ -36,7 +35,10 @@ async def follow(args: argparse.Namespace) -> None:
         while True:
             try:
                 messages = await subscription.fetch(100, timeout=args.wait)
-            except FetchTimeout:
+            # nats-py raises its own TimeoutError, or a bare asyncio one when the
+            # wait ran out before its second pull request (seen under load);
+            # both are the builtin TimeoutError, and mean "nothing new within --wait".
+            except TimeoutError:
                 if args.once:
                     return
                 continue

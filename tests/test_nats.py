@@ -527,10 +527,11 @@ def test_consumer_example_prints_every_reported_incident(nats_system, nats_setti
         if n.topic.endswith(":IncidentReported")
     ]  # fmt: skip
     assert reported
+    # --once ends at the first wait that brings nothing: long enough for a loaded machine.
     command = [
         sys.executable, str(ROOT / "docs" / "consumer_example.py"),
         "--url", nats_settings.nats_url, "--stream", nats_settings.nats_stream,
-        "--prefix", nats_settings.nats_subject_prefix, "--once", "--wait", "1",
+        "--prefix", nats_settings.nats_subject_prefix, "--once", "--wait", "5",
     ]  # fmt: skip
     first = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert first.returncode == 0, first.stderr

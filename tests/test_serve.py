@@ -338,13 +338,16 @@ class Tab:
         return self.page.screenshot(path=str(path))
 
     def settled(self, what: str) -> bytes:
-        """The screen once two pictures a moment apart are the same."""
-        previous = None
+        """The screen once a picture repeats one of the two taken just before.
+        Not only the last one: a blinking cursor alternates two pictures, and
+        at some screenshot speeds consecutive pictures always straddle a blink
+        (CI gave up after 60 s of that on the attaché's search box)."""
+        recent: list[bytes] = []
 
         def same() -> bool:
-            nonlocal previous
             picture = self.page.screenshot()
-            steady, previous = picture == previous, picture
+            steady = picture in recent
+            recent[:] = [*recent[-1:], picture]
             if not steady:
                 self.page.wait_for_timeout(300)
             return steady
