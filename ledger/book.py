@@ -328,6 +328,12 @@ class Book(Aggregate):
             None,
         )
 
+    def open_requests(self) -> set[UUID]:
+        """The requests the book still holds open: those with a reservation,
+        and the ineligible ones, which hold none."""
+        held = {p.disbursement_id for p in self.pendings.values() if p.disbursement_id}
+        return held | self.unreserved
+
     def hold_unreserved(self, actor: Actor, disbursement_id: UUID) -> None:
         """Keep an ineligible request on record without reserving money."""
         self.trigger(e.IneligibleRequestRecorded, actor, disbursement_id=disbursement_id)

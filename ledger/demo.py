@@ -93,9 +93,7 @@ class FundDemo:
         )
 
     def _watch_open(self) -> None:
-        book = self.ledger.book()
-        open_ids = {p.disbursement_id for p in book.pendings.values() if p.disbursement_id}
-        for disbursement_id in sorted(open_ids | book.unreserved):
+        for disbursement_id in sorted(self.ledger.book().open_requests()):
             self._watch(self.ledger.disbursement(disbursement_id))
 
     def _watch(self, d) -> None:

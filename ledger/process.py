@@ -101,8 +101,7 @@ class FundProcess:
                 book = self._ledger.book()
             except NotFound:  # no fund opened yet (`fund_exists` first replays the book twice)
                 return 0
-            open_ids = {p.disbursement_id for p in book.pendings.values() if p.disbursement_id}
-            open_ids |= book.unreserved  # ineligible requests hold no reservation
+            open_ids = book.open_requests()
         for disbursement_id in sorted(open_ids):
             d = self._ledger.disbursement(disbursement_id)
             if not d.is_open or d.expires_at is None or d.expires_at > now:
