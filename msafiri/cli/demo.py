@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from msafiri.demo.officers import (
     ensure_demo_officers,
 )
 from msafiri.demo.population import history_start, populate_with_fund
+
+log = logging.getLogger(__name__)
 
 
 @click.command(
@@ -147,7 +150,7 @@ def following(system) -> Iterator[None]:
 
     def follow() -> None:
         runner = system.read_models.runner  # this thread's own connection
-        with contextlib.suppress(Exception):
+        try:
             runner.defer_fresh_indexes()
             while not stop.is_set():
                 read = runner.run_once(until=runner.db.max_notification_id(), stop=stop)
@@ -155,6 +158,8 @@ def following(system) -> Iterator[None]:
                     read += system.audit.extend_chain()
                 if read < 1000:
                     stop.wait(FOLLOW_POLL_SECONDS)
+        except Exception as error:  # said, not raised: the final catch-up redoes it
+            log.warning("the read models stopped following the demo (%s); caught up after", error)
 
     thread = threading.Thread(target=follow, name="demo-follower", daemon=True)
     thread.start()
