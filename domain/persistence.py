@@ -11,7 +11,7 @@ key fails authentication when read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, ClassVar, cast
 
@@ -236,9 +236,16 @@ class PydanticMapper(Mapper):
     def to_state(self, stored_event: StoredEvent) -> tuple[type[DomainEvent], dict[str, Any]]:
         """The event's class and its (upcast) JSON state, without building the
         pydantic object: the NATS publisher sends the state as it is."""
+        return self._open_fields(*self._decoded(stored_event))
+
+    def _decoded(self, stored_event: StoredEvent) -> tuple[type[DomainEvent], dict[str, Any]]:
+        """The event's class and its JSON state, personal fields still sealed."""
         data = self.open(stored_event)
-        event_class = resolve_topic(stored_event.topic)
-        state = self.transcoder.decode(data)
+        return resolve_topic(stored_event.topic), self.transcoder.decode(data)
+
+    def _open_fields(
+        self, event_class: type[DomainEvent], state: dict[str, Any]
+    ) -> tuple[type[DomainEvent], dict[str, Any]]:
         if SEALED_KEY in state:
             state = open_personal(event_class, state, self.data_keys)
         nested = _class_hook(event_class, "open_nested")
@@ -249,6 +256,29 @@ class PydanticMapper(Mapper):
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         event_class, state = self.to_state(stored_event)
         return event_class.model_validate(state)
+
+    def to_domain_events(self, stored_events: Iterable[StoredEvent]) -> list[Any]:
+        """Several rows as their events, in order, the data keys they need read
+        together first (`DataKeys.load_many`, as the projections' decoder
+        does): row by row, each key not yet in memory is a query of its own -
+        a cold fund book met one per open reservation (~110 ms of a first
+        approval's ~200). Each row is opened once."""
+        decoded = [self._decoded(stored) for stored in stored_events]
+        load_many = getattr(self.data_keys, "load_many", None)
+        if load_many is not None:
+            refs = set()
+            for event_class, state in decoded:
+                if SEALED_KEY in state:
+                    refs.add(state[SEALED_KEY]["k"])
+                nested = _class_hook(event_class, "nested_key_refs")
+                if nested is not None:
+                    refs.update(nested(state))
+            if refs:
+                load_many(refs)
+        return [
+            event_class.model_validate(self._open_fields(event_class, state)[1])
+            for event_class, state in decoded
+        ]
 
 
 def open_state(

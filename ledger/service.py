@@ -33,7 +33,6 @@ from ledger import events as e
 from ledger.book import Book, reservation_legs
 from ledger.chart import APPROVED, BANK, CONTRIBUTIONS, GRANTS
 from ledger.corrections import Correction, money_out
-from ledger.decoding import decoded
 from ledger.disbursement import Claim, Disbursement
 from ledger.errors import (
     REFUSALS,
@@ -185,7 +184,7 @@ class LedgerService:
         if self.snapshots is not None:
             try:
                 rows = self.snapshots.recorder.select_events(self.book_id, desc=True, limit=1)
-                for snapshot in decoded(self.snapshots.mapper, list(rows)):
+                for snapshot in self.snapshots.mapper.to_domain_events(rows):
                     book = snapshot.mutate(None)
                     self._snapshot_version = snapshot.originator_version
             except PersistenceError as error:  # e.g. a read-only file without the table
@@ -199,7 +198,8 @@ class LedgerService:
 
     def _events(self, aggregate_id: UUID, after: int | None) -> list[Any]:
         """Its events after a version, the data keys they need read at once."""
-        return decoded(self.store.mapper, self.store.recorder.select_events(aggregate_id, gt=after))
+        rows = self.store.recorder.select_events(aggregate_id, gt=after)
+        return self.store.mapper.to_domain_events(rows)
 
     def snapshot_now(self) -> None:
         """Take a snapshot of the book as stored now (after an erasure dropped

@@ -25,7 +25,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.personal import DataKeys, open_personal, seal_personal
+from domain.personal import SEALED_KEY, DataKeys, open_personal, seal_personal
 from domain.values import UtcDatetime, utcnow
 from ledger import events as e
 from ledger.book import AccountState, Book
@@ -85,6 +85,11 @@ class BookSnapshot(BaseModel):
             seal_personal(e.TransferReserved, dict(p), keys) for p in book["pendings"]
         ]
         return state
+
+    @classmethod
+    def nested_key_refs(cls, state: dict[str, Any]) -> list[str]:
+        """The data keys `open_nested` will need (read together beforehand)."""
+        return [p[SEALED_KEY]["k"] for p in state["state"]["pendings"] if SEALED_KEY in p]
 
     @classmethod
     def open_nested(cls, state: dict[str, Any], keys: DataKeys | None) -> dict[str, Any]:
