@@ -82,6 +82,26 @@ class PydanticMapper(Mapper):
             # The library's cipher binds no row and has one key (FIELD-NOTES).
             raise ValueError("CIPHER_KEY/CIPHER_TOPIC must stay unset: the mapper seals events")
 
+    def make_subject_keys(self, events: Any) -> None:
+        """Before mapping a save: the data keys of its events that name their
+        migrant, made first. An event keyed to a record without naming the
+        migrant (a reservation's memo, keyed to its request) is sealed under
+        that key only if it exists when the event is mapped; in a save that
+        also starts the record - a request and its reservation, the book's
+        event mapped first - it did not, and the memo (the payee's name) was
+        stored under the master key alone, out of reach of an erasure. The
+        same keys mapping would make, earlier: no query more."""
+        if self.data_keys is None:
+            return
+        for event in events:
+            cls = type(event)
+            field = getattr(cls, "data_subject_field", None)
+            if not field or not getattr(cls, "personal", ()):
+                continue
+            key_ref, subject = getattr(event, cls.data_key_field, None), getattr(event, field, None)
+            if key_ref is not None and subject is not None:
+                self.data_keys.for_writing(str(key_ref), str(subject))
+
     def prepare_data_keys(self, events: Any) -> None:
         """Before mapping a batch of events: have every data key their
         personal fields will be sealed under ready in a few queries for the
@@ -412,6 +432,9 @@ class EventStore(Application):
         position), turning a version conflict into a named, retryable error."""
         processing = ProcessingEvent(tracking=tracking)
         processing.collect_events(*aggregates)
+        make_keys = getattr(self.mapper, "make_subject_keys", None)
+        if make_keys is not None:
+            make_keys(processing.events)
         try:
             recordings = self._record(processing)
         except IntegrityError as error:

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain.errors import NotFound
+from domain.personal import SEALED_KEY
 from domain.sealing import EventForged
 from ledger import commands as c
 from ledger import snapshot
@@ -74,6 +75,43 @@ def test_a_fresh_process_loads_the_book_from_its_latest_snapshot(
         assert any(p.disbursement_id == waiting for p in loaded.pendings.values())
         # And a money command in the fresh process works from it.
         approve(fresh, officers.fund, waiting)
+    finally:
+        fresh.close()
+
+
+def test_a_cold_book_reads_the_data_keys_it_needs_in_one_query(
+    system, officers, settings, monkeypatch
+):
+    """Each open reservation's memo is sealed under its own request's key: a
+    fresh process read them one query each (32 on the fifty-officer
+    workload); read together, one query however many are open."""
+    monkeypatch.setattr("ledger.service.SNAPSHOT_EVERY", 7)
+    open_fund(system, officers)
+    migrant_id, incident_id = incident_abroad(system, officers)
+    for n, kind in enumerate(("legal_aid", "shelter", "medical", "repatriation")):
+        request(system, officers.attache, migrant_id, incident_id, 1_000 * (n + 1), kind)
+    system.ledger.book()  # snapshotted: its reservations are read from the snapshot
+    # Each memo (it names the payee) is under its request's key, made in the
+    # same save as the reservation: an erasure reaches it.
+    mapper = system.store.mapper
+    reserved = [
+        mapper._decoded(row)[1]
+        for row in system.store.recorder.select_events(system.ledger.book_id)
+        if row.topic.endswith(":TransferReserved")
+    ]
+    assert len(reserved) == 4 and all(SEALED_KEY in state for state in reserved)
+    fresh = build_system(settings)
+    try:
+        keys = fresh.store.mapper.data_keys
+        queries = []
+        query = keys._query
+        monkeypatch.setattr(keys, "_query", lambda *a, **k: queries.append(a) or query(*a, **k))
+        book = fresh.ledger.book()
+        assert len(book.pendings) == 4
+        assert {p.memo for p in book.pendings.values()} == {
+            p.memo for p in system.ledger.book().pendings.values()
+        }
+        assert len(queries) == 1
     finally:
         fresh.close()
 
