@@ -3,6 +3,7 @@ every officer signs in and changes their own password."""
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from datetime import datetime
@@ -52,9 +53,15 @@ from domain.persistence import EventStore
 from domain.values import Role, utcnow
 
 _hasher = PasswordHasher()
-# Checked against when the username names no officer, so that an unknown
-# username costs as long as a wrong password (the time says nothing).
-_UNKNOWN_OFFICER_HASH = PasswordHasher().hash("no officer has this password")
+
+
+@functools.cache
+def _unknown_officer_hash() -> str:
+    """Checked against when the username names no officer, so that an unknown
+    username costs as long as a wrong password (the time says nothing). Made on
+    the first sign-in, not at import: hashing takes ~0.2 s, which every CLI
+    command paid at start-up whether it signed anyone in or not."""
+    return _hasher.hash("no officer has this password")
 
 REFUSED = "unknown username or wrong password"
 
@@ -326,8 +333,11 @@ class OfficerService:
 
     def _password_matches(self, officer: Officer | None, username: str, password: str) -> bool:
         usable = officer is not None and officer.active and officer.password_hash
+        # Made (once) whether or not the officer exists: the first sign-in of a
+        # process costs the same either way.
+        unknown = _unknown_officer_hash()
         try:
-            _hasher.verify(officer.password_hash if usable else _UNKNOWN_OFFICER_HASH, password)
+            _hasher.verify(officer.password_hash if usable else unknown, password)
         except VerificationError:
             return False
         if not usable:
