@@ -10,6 +10,7 @@ import click
 import pytest
 
 from domain.amounts import parse_major
+from msafiri.cli.lazy import LazyGroup
 from msafiri.cli.main import cli
 from tests.test_fund_cli import run
 
@@ -18,7 +19,9 @@ FUND = ("--officer", "demo.fund", "--role", "fund_officer")
 
 
 def _commands(group: click.Group, path: tuple[str, ...] = ()):
-    for name, command in sorted(group.commands.items()):
+    # The top group imports its subcommands when used: load them all here.
+    commands = group.all_commands() if isinstance(group, LazyGroup) else group.commands
+    for name, command in sorted(commands.items()):
         if isinstance(command, click.Group):
             yield from _commands(command, (*path, name))
         else:
@@ -167,3 +170,27 @@ def test_audit_commands_take_case_numbers_and_short_references(demo, capsys, tmp
         assert code == 0, err
     code, _, err = run(capsys, "audit", "as-of", "MS-NOPE-X")
     assert code == 2 and "no case has the number MS-NOPE-X" in err
+
+
+def test_a_command_imports_only_its_own_module():
+    """`msafiri fund balances` must not pay at start-up for every other command's
+    dependencies (audit signing, backups, NATS, the web server): the CLI imports a
+    subcommand's module when it is used (msafiri/cli/lazy.py)."""
+    import subprocess
+    import sys
+
+    from msafiri.cli.main import SUBCOMMANDS
+
+    probe = (
+        "import sys\n"
+        "from msafiri.cli.main import cli\n"
+        "import click\n"
+        "cli.get_command(click.Context(cli), 'fund')\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('msafiri.cli.'))))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout.split()
+    modules = {where.partition(":")[0] for where in SUBCOMMANDS.values()}
+    assert "msafiri.cli.fund" in loaded
+    assert sorted(modules & set(loaded)) == ["msafiri.cli.fund"]

@@ -113,10 +113,11 @@ BY_PATH = {
 }
 
 
-def add_examples(group: click.Group, path: tuple[str, ...] = ()) -> None:
-    """Give every hand-written command under `group` its example from BY_PATH."""
-    for name, command in group.commands.items():
-        if isinstance(command, click.Group):
-            add_examples(command, (*path, name))
-        elif not command.epilog and " ".join((*path, name)) in BY_PATH:
-            command.epilog = f"\b\nExample:\n  {BY_PATH[' '.join((*path, name))]}"
+def add_examples(command: click.Command, path: tuple[str, ...] = ()) -> None:
+    """Give every hand-written command at or under `command` (at `path` in the
+    command tree) its example from BY_PATH."""
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            add_examples(sub, (*path, name))
+    elif not command.epilog and " ".join(path) in BY_PATH:
+        command.epilog = f"\b\nExample:\n  {BY_PATH[' '.join(path)]}"

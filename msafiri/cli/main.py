@@ -10,24 +10,9 @@ from pydantic import ValidationError
 
 from domain.errors import InvalidCommand, MsafiriError
 from msafiri.bootstrap import DatabaseUnavailable, database_problem
-from msafiri.cli.access import access_group, case_report
-from msafiri.cli.audit import audit_group
-from msafiri.cli.backup import backup_group
-from msafiri.cli.cases import case_group, incident_group
-from msafiri.cli.claims import agreement_group, claim_group, coverage_group
 from msafiri.cli.context import CliContext
-from msafiri.cli.demo import demo
-from msafiri.cli.employers import agency_group, contract_command, employer_group
 from msafiri.cli.examples import add_examples
-from msafiri.cli.fund import fund_group, ledger_group
-from msafiri.cli.imports import import_group
-from msafiri.cli.keys import keys_group
-from msafiri.cli.nats import nats_group
-from msafiri.cli.need_to_know import CASE_COMMANDS, INCIDENT_COMMANDS
-from msafiri.cli.officers import officer_group
-from msafiri.cli.projections import db_group, projections_group, system_status
-from msafiri.cli.serve import serve
-from msafiri.cli.statistics import statistics_group
+from msafiri.cli.lazy import LazyGroup
 from msafiri.settings import ConfigurationError, Settings
 from projections.schema import SchemaBehind, SchemaUnavailable
 
@@ -35,7 +20,40 @@ from projections.schema import SchemaBehind, SchemaUnavailable
 _context: list[CliContext] = []
 
 
-@click.group(invoke_without_command=True)
+# Each subcommand is imported when it is used (msafiri/cli/lazy.py): a command
+# should not pay at start-up for every other command's dependencies.
+SUBCOMMANDS = {
+    "access": "msafiri.cli.access:access_group",  # issue 14: the access log
+    "agency": "msafiri.cli.employers:agency_group",
+    "agreement": "msafiri.cli.claims:agreement_group",  # issue 16: claims, coverage
+    "audit": "msafiri.cli.audit:audit_group",
+    "backup": "msafiri.cli.backup:backup_group",
+    "case": "msafiri.cli.case_tree:case_group",
+    "claim": "msafiri.cli.claims:claim_group",
+    "coverage": "msafiri.cli.claims:coverage_group",
+    "db": "msafiri.cli.projections:db_group",
+    "demo": "msafiri.cli.demo:demo",
+    "employer": "msafiri.cli.employers:employer_group",
+    "fund": "msafiri.cli.fund:fund_group",
+    "import": "msafiri.cli.imports:import_group",
+    "incident": "msafiri.cli.case_tree:incident_group",
+    "keys": "msafiri.cli.keys:keys_group",
+    "ledger": "msafiri.cli.fund:ledger_group",
+    "nats": "msafiri.cli.nats:nats_group",
+    "officer": "msafiri.cli.officers:officer_group",
+    "projections": "msafiri.cli.projections:projections_group",
+    "serve": "msafiri.cli.serve:serve",
+    "statistics": "msafiri.cli.statistics:statistics_group",
+    "status": "msafiri.cli.projections:system_status",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=SUBCOMMANDS,
+    prepare=lambda command, name: add_examples(command, (name,)),
+    invoke_without_command=True,
+)
 @click.option("--officer", help="Act as this officer (username).")
 @click.option("--role", help="Act in this role, e.g. labour_attache.")
 @click.pass_context
@@ -59,39 +77,6 @@ def _settings_problem(error: ValidationError) -> str:
     item = error.errors()[0]
     name = "MSAFIRI_" + str(item["loc"][0]).upper()
     return f"{name}: {item['msg']}"
-
-
-cli.add_command(officer_group)
-cli.add_command(case_group)
-cli.add_command(incident_group)
-cli.add_command(demo)
-cli.add_command(fund_group)
-cli.add_command(ledger_group)
-cli.add_command(audit_group)
-cli.add_command(db_group)
-cli.add_command(projections_group)
-cli.add_command(system_status)
-cli.add_command(nats_group)
-cli.add_command(keys_group)
-cli.add_command(import_group)
-cli.add_command(serve)
-cli.add_command(statistics_group)
-cli.add_command(employer_group)
-cli.add_command(agency_group)
-case_group.add_command(contract_command())  # offers registered employers (issue 16)
-# Need to know (docs/privacy.md): grants, break-glass, reads as the viewer may see them.
-for _command in CASE_COMMANDS:
-    case_group.add_command(_command)
-for _command in INCIDENT_COMMANDS:
-    incident_group.add_command(_command)
-cli.add_command(access_group)  # issue 14: the access log
-case_group.add_command(case_report)
-cli.add_command(backup_group)
-# Issue 16: money claims, coverage, agreements.
-cli.add_command(claim_group)
-cli.add_command(coverage_group)
-cli.add_command(agreement_group)
-add_examples(cli)
 
 
 # Exit codes (docs/cli.md): 0 done; 1 refused by a rule or the environment
