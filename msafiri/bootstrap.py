@@ -164,6 +164,13 @@ def postgres_problem(database: Database, error: BaseException) -> str:
         fix = f"create it with `createdb {database.dbname}`, then run `msafiri db upgrade`"
     elif "password" in reason or "authentication" in reason:
         fix = "check the user and password in MSAFIRI_DATABASE_URL"
+    elif "too many" in reason or "connection slots" in reason:
+        # max_connections, or this user's CONNECTION LIMIT: nothing is wrong with
+        # the command or the settings; the server is full for the moment.
+        fix = (
+            "the server has no free connection: try again in a moment; operators, raise "
+            "max_connections (about 10 per Msafiri process: docs/operations.md, Connections)"
+        )
     else:
         fix = "check that PostgreSQL is running there and MSAFIRI_DATABASE_URL is right"
     return f"cannot connect to PostgreSQL at {database.url}: {reason} ({fix})"

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -272,6 +273,33 @@ def test_no_such_postgresql_database(pg_server_url, argv):
     url = pg_server.with_dbname(pg_server_url, f"msafiri_missing_{uuid.uuid4().hex[:8]}")
     line = one_line_refusal(msafiri(url, *argv), "does not exist", "createdb")
     assert line.count("error:") == 1
+
+
+def test_a_full_server_says_so_and_what_to_do(pg_server_url):
+    """The server refuses a connection beyond its limit ("too many clients" at
+    max_connections; here a role's CONNECTION LIMIT, the same refusal for one
+    user): the officer is told the server is full, not that the settings are wrong."""
+    import psycopg
+
+    role = f"msafiri_full_{uuid.uuid4().hex[:8]}"
+    name = f"msafiri_full_{uuid.uuid4().hex[:8]}"
+    admin_url = pg_server.with_dbname(pg_server_url, "postgres")
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 1")
+        admin.execute(f"CREATE DATABASE {name} OWNER {role}")
+        try:
+            parts = urlsplit(pg_server.with_dbname(pg_server_url, name))
+            url = urlunsplit(parts._replace(netloc=f"{role}@{parts.hostname}:{parts.port}"))
+            with psycopg.connect(url):  # the one connection the role may hold
+                line = one_line_refusal(
+                    msafiri(url, "projections", "status"), "cannot connect to PostgreSQL"
+                )
+            assert "too many connections" in line, line
+            assert "no free connection" in line and "max_connections" in line, line
+            assert "MSAFIRI_DATABASE_URL is right" not in line, line
+        finally:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
 
 
 def test_a_read_only_database_with_a_writer_at_work(read_only_copy):
