@@ -479,9 +479,11 @@ class LedgerService:
     def _prefetched(self, prefetch: Callable[[Unit], None]) -> Unit:
         """A unit with what the command will read, read before the fund is
         held (and the book in the cache), to be caught up once it is."""
-        self._warm()
         unit = Unit(self)
         prefetch(unit)
+        # After the reads: in a cold process the first thread loads the
+        # book while the others' reads go on, instead of waiting for it.
+        self._warm()
         return unit
 
     def _make_data_key(self, key_ref: UUID, subject: UUID) -> None:
