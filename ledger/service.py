@@ -112,9 +112,8 @@ class Unit:
         self._ledger = ledger
         self.touched: dict[UUID, Aggregate] = {}
         # Read before the fund was held (None: it did not exist), brought up
-        # to date once it is (`caught_up`).
+        # to date once it is (`LedgerService._catch_up`).
         self.seen: dict[UUID, Aggregate | None] = {}
-        self.caught_up = False
 
     def book(self) -> Book:
         if self._ledger.book_id not in self.touched:
@@ -319,7 +318,6 @@ class LedgerService:
         copy.lookup = unit.find_transfer
         unit.touched[self.book_id] = copy
         unit.advance(others)
-        unit.caught_up = True
 
     def snapshot_now(self) -> None:
         """Take a snapshot of the book as stored now (after an erasure dropped
