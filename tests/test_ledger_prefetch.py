@@ -6,6 +6,8 @@ decision counts, and every reference is still its own idempotent command."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import timedelta
 from pathlib import Path
 from uuid import uuid4
@@ -156,3 +158,40 @@ def test_the_import_decides_a_files_references_in_one_hold(
         assert fund.ledger.transfer(transfer_id).kind.value == "contribution"
     again = import_contributions(fund, officers.fund, path)
     assert (again.imported, again.already_imported, len(holds)) == (0, 3, 1)
+
+
+def test_two_imports_racing_record_each_reference_once(fund, officers, monkeypatch):
+    """Both read that nothing is recorded, then both decide: the second's
+    receipts conflict, it reads the first's answers, and each reference is
+    posted once."""
+    migrant_id, _ = incident_abroad(fund, officers)
+    batches = [contribution_batch(migrant_id, "MWF-000042", f"RACE-{n}") for n in range(3)]
+    both_read = threading.Barrier(2, timeout=30)
+    original = fund.ledger._prefetched
+
+    def prefetched(prefetch):
+        unit = original(prefetch)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_read.wait()  # only the first round of each thread races
+        return unit
+
+    monkeypatch.setattr(fund.ledger, "_prefetched", prefetched)
+    outcomes: list = []
+
+    def run(actor):
+        outcomes.append(fund.ledger.record_contribution_batches(actor, batches))
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in (officers.fund, officers.fund)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    both_read.abort()
+    assert len(outcomes) == 2 and outcomes[0] == outcomes[1]
+    assert all(isinstance(outcome, dict) for outcome in outcomes[0])
+    posted = [
+        event
+        for event in fund.store.events.get(fund.ledger.book_id)
+        if getattr(event, "reference", "").startswith("RACE-")
+    ]
+    assert sorted(event.reference for event in posted) == ["RACE-0", "RACE-1", "RACE-2"]
