@@ -97,30 +97,100 @@ def two_legs(debit: str, credit: str, amount: Money) -> tuple[e.Leg, e.Leg]:
 
 
 class Unit:
-    """What one command touches, saved together."""
+    """What one command touches, saved together.
+
+    A money command may read what it needs *before* it waits for the fund
+    (`prefetch`, `prefetch_many`, `expect`): every record so read is noted with
+    its version (None: not there). Holding the fund, `LedgerService._catch_up`
+    then brings the book and every one of those records up to date in ONE
+    query - the events stored after the version read - so the command decides
+    on exactly what it would have read holding the fund, while the fund is
+    held one round trip instead of one per record (and their data keys were
+    read before the wait)."""
 
     def __init__(self, ledger: LedgerService):
         self._ledger = ledger
         self.touched: dict[UUID, Aggregate] = {}
+        # Read before the fund was held (None: it did not exist), brought up
+        # to date once it is (`LedgerService._catch_up`).
+        self.seen: dict[UUID, Aggregate | None] = {}
 
     def book(self) -> Book:
         if self._ledger.book_id not in self.touched:
             self.touched[self._ledger.book_id] = self._ledger.book()
         return self.touched[self._ledger.book_id]  # type: ignore[return-value]
 
+    # --- read before the fund is held ---------------------------------------
+
+    def prefetch_many(self, ids: list[UUID]) -> None:
+        """Read these records (one query on PostgreSQL), absent ones noted."""
+        wanted = [i for i in dict.fromkeys(ids) if i not in self.seen]
+        for aggregate_id in wanted:
+            self.seen[aggregate_id] = None
+        self.advance(self._ledger._events_after(dict.fromkeys(wanted, 0)))
+
+    def prefetch(self, aggregate_id: UUID) -> Aggregate | None:
+        self.prefetch_many([aggregate_id])
+        return self.seen[aggregate_id]
+
+    def expect(self, *aggregate_ids: UUID) -> None:
+        """Records expected not to exist yet (e.g. a transfer's record about
+        to be posted): not read now; the catch-up reads them if they do."""
+        for aggregate_id in aggregate_ids:
+            self.seen.setdefault(aggregate_id, None)
+
+    def versions(self) -> dict[UUID, int]:
+        return {i: (a.version if a is not None else 0) for i, a in self.seen.items()}
+
+    def advance(self, events: list[Any]) -> None:
+        """Apply events stored after what was read (in version order)."""
+        for event in events:
+            aggregate_id = event.originator_id
+            self.seen[aggregate_id] = event.mutate(self.seen.get(aggregate_id))
+
+    # --- read while deciding -------------------------------------------------
+
     def get(self, aggregate_id: UUID, what: str) -> Any:
         if aggregate_id not in self.touched:
-            self.touched[aggregate_id] = self._ledger.store.get(aggregate_id, what)
+            self.touched[aggregate_id] = self.read(aggregate_id, what)
         return self.touched[aggregate_id]
+
+    def read(self, aggregate_id: UUID, what: str) -> Any:
+        """A record the command reads (and may change: `get` puts it among
+        those saved): the one read before and caught up, else read now."""
+        if aggregate_id in self.seen:
+            found = self.seen[aggregate_id]
+            if found is None:
+                raise NotFound(f"no {what} with id {aggregate_id}")
+            return found
+        return self._ledger.store.get(aggregate_id, what)
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self.seen:
+            return self.seen[aggregate_id] is not None
+        return self._ledger.store.exists(aggregate_id)
 
     def claim(self, claim_key: UUID) -> Claim:
         if claim_key not in self.touched:
+            if claim_key in self.seen:
+                self.touched[claim_key] = self.seen[claim_key] or Claim(claim_key)
+                return self.touched[claim_key]  # type: ignore[return-value]
             # One read: `exists` would replay the claim just to say yes.
             try:
                 self.touched[claim_key] = self._ledger.store.get(claim_key, "claim")
             except NotFound:
                 self.touched[claim_key] = Claim(claim_key)
         return self.touched[claim_key]  # type: ignore[return-value]
+
+    def find_transfer(self, transfer_id: UUID, deep: bool) -> Transfer | None:
+        """The book's lookup of a stored transfer record, answered from the
+        records caught up with the fund held when the command expected it."""
+        record_id = transfer_record_id(transfer_id)
+        if record_id in self.seen:
+            found = self.seen[record_id]
+            if found is not None or not deep:
+                return found  # type: ignore[return-value]
+        return self._ledger._find_transfer(transfer_id, deep)
 
     def add(self, aggregate: Aggregate) -> None:
         self.touched[aggregate.id] = aggregate
@@ -201,6 +271,54 @@ class LedgerService:
         rows = self.store.recorder.select_events(aggregate_id, gt=after)
         return self.store.mapper.to_domain_events(rows)
 
+    def _events_after(self, after: dict[UUID, int]) -> list[Any]:
+        """The events of several aggregates after a version of each, in
+        version order per aggregate: one query where the recorder can
+        (PostgreSQL), else one per aggregate; their data keys read at once."""
+        if not after:
+            return []
+        select_many = getattr(self.store.recorder, "select_events_after", None)
+        if select_many is not None:
+            rows = select_many(after)
+        else:
+            rows = [
+                row
+                for aggregate_id, version in after.items()
+                for row in self.store.recorder.select_events(aggregate_id, gt=version)
+            ]
+        return self.store.mapper.to_domain_events(rows)
+
+    def _warm(self) -> None:
+        """Have the book in this process's cache (a cold process reads its
+        snapshot and the events since before waiting for the fund)."""
+        if self._cache is None:
+            with self._cache_lock:
+                if self._cache is None:
+                    self._cache = self._load()
+
+    def _catch_up(self, unit: Unit) -> None:
+        """Holding the fund: the book and every record the command read
+        before waiting, brought up to date in one query (`Unit`)."""
+        with self._cache_lock:
+            if self._cache is None:
+                self._cache = self._load()
+            book = self._cache
+            after = unit.versions()
+            after[self.book_id] = book.version
+            events = self._events_after(after)
+            others = []
+            for event in events:
+                if event.originator_id == self.book_id:
+                    event.mutate(book)
+                else:
+                    others.append(event)
+            if book.version - self._snapshot_version >= SNAPSHOT_EVERY:
+                self._take_snapshot(book)
+            copy = deepcopy(book)
+        copy.lookup = unit.find_transfer
+        unit.touched[self.book_id] = copy
+        unit.advance(others)
+
     def snapshot_now(self) -> None:
         """Take a snapshot of the book as stored now (after an erasure dropped
         snapshots that named the person: msafiri/erasure.py)."""
@@ -272,7 +390,10 @@ class LedgerService:
         action: str,
         work: Callable[[Unit], dict[str, Any]],
         tracking: Tracking | None = None,
+        prefetch: Callable[[Unit], None] | None = None,
     ) -> dict[str, Any]:
+        """`prefetch`, when given, reads what `work` will need before the
+        fund is held (Unit); `work` then runs on it, caught up."""
         self._authz.require(actor, action, *roles)
         name = type(command).__name__
         digest = content_hash(command, actor)
@@ -287,9 +408,10 @@ class LedgerService:
             # retry loop. The loop stays for what the lock cannot cover (two
             # SQLite processes; a command id recorded by someone else).
             if not done:
+                unit = self._prefetched(prefetch) if prefetch is not None else None
                 with self.store.serialised(self.book_id):
                     done, outcome = self._attempt(
-                        actor, command, name, digest, work, tracking, replay=attempt > 0
+                        actor, command, name, digest, work, tracking, attempt > 0, unit
                     )
             if not done:
                 continue
@@ -309,6 +431,7 @@ class LedgerService:
         work: Callable[[Unit], dict[str, Any]],
         tracking: Tracking | None,
         replay: bool,
+        unit: Unit | None = None,
     ) -> tuple[bool, Any]:
         """One try: (False, None) to retry, else (True, the result or the
         refusal to raise)."""
@@ -316,8 +439,11 @@ class LedgerService:
             done, outcome = self._replayed(command, name, digest, tracking)
             if done:
                 return done, outcome
-        unit = Unit(self)
         try:
+            if unit is None:
+                unit = Unit(self)
+            else:
+                self._catch_up(unit)
             result = work(unit)
             if self.book_id in unit.touched:
                 unit.book().check_covered()
@@ -348,6 +474,22 @@ class LedgerService:
             return False, None
         return True, result
 
+    def _prefetched(self, prefetch: Callable[[Unit], None]) -> Unit:
+        """A unit with what the command will read, read before the fund is
+        held (and the book in the cache), to be caught up once it is."""
+        unit = Unit(self)
+        prefetch(unit)
+        # After the reads: in a cold process the first thread loads the
+        # book while the others' reads go on, instead of waiting for it.
+        self._warm()
+        return unit
+
+    def _make_data_key(self, key_ref: UUID, subject: UUID) -> None:
+        """Make (or read) a record's data key now, as its first save would."""
+        data_keys = getattr(self.store.mapper, "data_keys", None)
+        if data_keys is not None:
+            data_keys.for_writing(str(key_ref), str(subject))
+
     def _replayed(
         self, command: c.LedgerCommand, name: str, digest: str, tracking: Tracking | None
     ) -> tuple[bool, Any]:
@@ -367,6 +509,14 @@ class LedgerService:
             receipt: CommandReceipt = self.store.get(receipt_id(command.command_id), "receipt")
         except NotFound:
             return None
+        return self._answer(receipt, command, name, digest)
+
+    @staticmethod
+    def _answer(
+        receipt: CommandReceipt, command: c.LedgerCommand, name: str, digest: str
+    ) -> dict[str, Any]:
+        """A recorded command's first answer (its refusal raised again), or
+        CommandIdReused when the id was recorded for something else."""
         if receipt.command != name or receipt.content_hash != digest:
             raise CommandIdReused(
                 f"command id {command.command_id} was already used for a different "
@@ -468,36 +618,167 @@ class LedgerService:
         command: c.RecordContributionBatch,
         original: c.LedgerCommand | None = None,
     ) -> dict[str, Any]:
+        def prefetch(unit: Unit) -> None:
+            self._prefetch_contributions(unit, [command])
+
         def work(unit: Unit) -> dict[str, Any]:
-            for line in command.lines:
-                migrant = self.store.get(line.migrant_id, "case")
-                if not any(n == line.membership_number for n, _, _ in migrant.memberships):
-                    raise LedgerRefusal(
-                        f"{migrant.case_number} has no welfare-fund membership "
-                        f"{line.membership_number}"
-                    )
-            total = Money(
-                amount_minor=sum(line.amount_minor for line in command.lines),
-                currency=command.currency,
-            )
-            unit.book().check_value_day("received_on", command.received_on, self.today())
-            unit.book().post(
-                actor,
-                command.command_id,
-                TransferKind.CONTRIBUTION,
-                two_legs(BANK, CONTRIBUTIONS, total),
-                f"contributions {command.reference}",
-                occurred_at=c.value_day(command.received_on),
-                reference=command.reference,
-                contributions=tuple(
-                    e.ContributionLine(**line.model_dump()) for line in command.lines
-                ),
-            )
-            return {"transfer_id": str(command.command_id), "amount_minor": total.amount_minor}
+            return self._decide_contributions(unit, actor, command)
 
         return self._run(
-            actor, original or command, FUND_OFFICER + (Role.SYSTEM,), "record contributions", work
+            actor,
+            original or command,
+            FUND_OFFICER + (Role.SYSTEM,),
+            "record contributions",
+            work,
+            prefetch=prefetch,
         )
+
+    def record_contribution_batches(
+        self, actor: Actor, commands: list[c.RecordContributionBatch]
+    ) -> list[Any]:
+        """Several contribution batches (an import's references) decided in
+        ONE hold of the fund and stored in one save, each still its own
+        transfer with its own receipt - exactly what `record_contributions`
+        records for it alone, so a retry by either answers from the receipt.
+
+        Decided in order; the first refused stops the rest, as one call after
+        another would: the outcome per batch is its result, its refusal (an
+        error, not raised; its receipt stored with those before it), or None
+        when it was not decided."""
+        self._authz.require(actor, "record contributions", *FUND_OFFICER, Role.SYSTEM)
+        name = c.RecordContributionBatch.__name__
+        digests = [content_hash(command, actor) for command in commands]
+        outcomes: list[Any] = [None] * len(commands)
+        for _attempt in range(MAX_ATTEMPTS):
+            todo = self._unanswered(commands, name, digests, outcomes)
+            if not todo:
+                return outcomes
+            unit = self._prefetched(
+                lambda unit, todo=todo: self._prefetch_contributions(
+                    unit, [commands[i] for i in todo]
+                )
+            )
+            with self.store.serialised(self.book_id):
+                decided = self._decide_batches(actor, commands, name, digests, todo, unit)
+            if decided is not None:
+                for i, outcome in decided.items():
+                    outcomes[i] = outcome
+                return outcomes
+        raise ConcurrentUpdate("the fund is very busy: the command was not applied; try again")
+
+    def recorded(self, command_ids: list[UUID]) -> set[UUID]:
+        """Which of these command ids have a receipt (one query)."""
+        by_receipt = {receipt_id(command_id): command_id for command_id in command_ids}
+        rows = self._events_after(dict.fromkeys(by_receipt, 0))
+        return {by_receipt[event.originator_id] for event in rows}
+
+    def _unanswered(
+        self,
+        commands: list[c.RecordContributionBatch],
+        name: str,
+        digests: list[str],
+        outcomes: list[Any],
+    ) -> list[int]:
+        """The batches to decide now: their receipts read in one query, the
+        recorded ones answered in `outcomes`, up to the first recorded refusal."""
+        ids = {receipt_id(command.command_id): None for command in commands}
+        receipts = Unit(self)
+        receipts.seen.update(ids)
+        receipts.advance(self._events_after(dict.fromkeys(ids, 0)))
+        todo = []
+        for i, command in enumerate(commands):
+            receipt = receipts.seen[receipt_id(command.command_id)]
+            if receipt is None:
+                todo.append(i)
+                continue
+            try:
+                outcomes[i] = self._answer(receipt, command, name, digests[i])
+            except MsafiriError as refusal:
+                outcomes[i] = refusal
+                break
+        return todo
+
+    def _decide_batches(
+        self,
+        actor: Actor,
+        commands: list[c.RecordContributionBatch],
+        name: str,
+        digests: list[str],
+        todo: list[int],
+        unit: Unit,
+    ) -> dict[int, Any] | None:
+        """Holding the fund: decide the batches in order and store them in
+        one save (None: a conflict, decide again)."""
+        decided: dict[int, Any] = {}
+        receipts = []
+        try:
+            self._catch_up(unit)
+        except MsafiriError as error:  # e.g. no fund
+            return {todo[0]: error}
+        book = unit.book()
+        for i in todo:
+            command = commands[i]
+            events_before = len(book._pending)
+            try:
+                result = self._decide_contributions(unit, actor, command)
+            except LedgerRefusal as refusal:
+                # Every check comes before the posting: a refused batch has
+                # changed nothing that the save would store.
+                if len(book._pending) != events_before:
+                    raise RuntimeError("a refused contribution changed the book") from refusal
+                receipts.append(
+                    CommandReceipt.refused(command.command_id, actor, name, digests[i], refusal)
+                )
+                decided[i] = refusal
+                break
+            except MsafiriError as error:
+                decided[i] = error  # e.g. NotFound: nothing stored for it
+                break
+            receipts.append(
+                CommandReceipt.accepted(command.command_id, actor, name, digests[i], result)
+            )
+            decided[i] = result
+        book.check_covered()
+        try:
+            self.store.save_all(*unit.touched.values(), *unit.records(), *receipts)
+        except ConcurrentUpdate:
+            return None
+        return decided
+
+    def _prefetch_contributions(
+        self, unit: Unit, commands: list[c.RecordContributionBatch]
+    ) -> None:
+        """The members' cases, read in one query before the fund is held;
+        their transfers expected not yet posted."""
+        unit.prefetch_many([line.migrant_id for command in commands for line in command.lines])
+        unit.expect(*(transfer_record_id(command.command_id) for command in commands))
+
+    def _decide_contributions(
+        self, unit: Unit, actor: Actor, command: c.RecordContributionBatch
+    ) -> dict[str, Any]:
+        for line in command.lines:
+            migrant = unit.read(line.migrant_id, "case")
+            if not any(n == line.membership_number for n, _, _ in migrant.memberships):
+                raise LedgerRefusal(
+                    f"{migrant.case_number} has no welfare-fund membership {line.membership_number}"
+                )
+        total = Money(
+            amount_minor=sum(line.amount_minor for line in command.lines),
+            currency=command.currency,
+        )
+        book = unit.book()
+        book.check_value_day("received_on", command.received_on, self.today())
+        book.post(
+            actor,
+            command.command_id,
+            TransferKind.CONTRIBUTION,
+            two_legs(BANK, CONTRIBUTIONS, total),
+            f"contributions {command.reference}",
+            occurred_at=c.value_day(command.received_on),
+            reference=command.reference,
+            contributions=tuple(e.ContributionLine(**line.model_dump()) for line in command.lines),
+        )
+        return {"transfer_id": str(command.command_id), "amount_minor": total.amount_minor}
 
     def record_grant(self, actor: Actor, command: c.RecordGrant) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:
@@ -648,14 +929,26 @@ class LedgerService:
     ) -> dict[str, Any]:
         requester = on_behalf_of or actor
 
+        claim_key = claim_id(command.incident_id or command.migrant_id, command.category)
+
+        def prefetch(unit: Unit) -> None:
+            ids = [command.command_id, command.migrant_id, claim_key]
+            unit.prefetch_many(ids + ([command.incident_id] if command.incident_id else []))
+            if unit.seen[command.command_id] is None and unit.seen[command.migrant_id] is not None:
+                # The request's data key (its payee, its justification), made
+                # now rather than while the fund is held (4 queries and a
+                # commit). Unused if the request is refused: a key row
+                # sealing nothing, destroyed with the migrant's others.
+                self._make_data_key(command.command_id, command.migrant_id)
+
         def work(unit: Unit) -> dict[str, Any]:
-            if self.store.exists(command.command_id):
+            if unit.exists(command.command_id):
                 raise LedgerRefusal(f"disbursement {command.command_id} already exists")
             book = unit.book()
-            migrant = self.store.get(command.migrant_id, "case")
+            migrant = unit.read(command.migrant_id, "case")
             incident = None
             if command.incident_id is not None:
-                incident = self.store.get(command.incident_id, "incident")
+                incident = unit.read(command.incident_id, "incident")
                 if incident.migrant_id != migrant.id:
                     raise LedgerRefusal("the incident belongs to another case")
             above = cap_exceeded(
@@ -663,7 +956,7 @@ class LedgerService:
             )
             if above:
                 raise AboveCap(above)
-            claim = unit.claim(claim_id(command.incident_id or migrant.id, command.category))
+            claim = unit.claim(claim_key)
             now = self.clock()
             checks = self._eligibility(
                 book,
@@ -723,7 +1016,13 @@ class LedgerService:
             }
 
         return self._run(
-            actor, command, REQUESTERS, "request disbursements", work, tracking=tracking
+            actor,
+            command,
+            REQUESTERS,
+            "request disbursements",
+            work,
+            tracking=tracking,
+            prefetch=prefetch,
         )
 
     def _eligibility(
@@ -754,14 +1053,38 @@ class LedgerService:
             for x in check_eligibility(book.policy, facts)
         )
 
+    def _prefetch_decision(self, disbursement_id: UUID, what: str) -> Callable[[Unit], None]:
+        """What a decision on a request reads - the request, its case and
+        incident, its claim - read before the fund is held, and the transfer
+        records it may post expected (none yet)."""
+
+        def prefetch(unit: Unit) -> None:
+            d = unit.prefetch(disbursement_id)
+            if not isinstance(d, Disbursement):
+                return  # not there (or not a request): `work` says so
+            ids: list[UUID] = [claim_of(d)]
+            if what == "approve":
+                ids.append(d.migrant_id)
+                if d.incident_id is not None:
+                    ids.append(d.incident_id)
+            unit.prefetch_many(ids)
+            unit.expect(
+                *(
+                    transfer_record_id(t)
+                    for t in (d.approval_transfer_id, d.payment_id, d.release_id)
+                )
+            )
+
+        return prefetch
+
     def approve(self, actor: Actor, command: c.ApproveDisbursement) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:
             d: Disbursement = unit.get(command.disbursement_id, "disbursement")
             book = unit.book()
             self._refuse_if_lapsed(unit, actor, d)
             d.check_status("approve", DisbursementStatus.REQUESTED)
-            migrant = self.store.get(d.migrant_id, "case")
-            incident = self.store.get(d.incident_id, "incident") if d.incident_id else None
+            migrant = unit.read(d.migrant_id, "case")
+            incident = unit.read(d.incident_id, "incident") if d.incident_id else None
             claim = unit.claim(claim_of(d))
             amount = Money(
                 amount_minor=command.amount_minor or d.requested_minor, currency=d.currency
@@ -817,7 +1140,10 @@ class LedgerService:
                 "approvers_needed": d.approvers_needed,
             }
 
-        return self._run(actor, command, FUND_OFFICER, "approve disbursements", work)
+        prefetch = self._prefetch_decision(command.disbursement_id, "approve")
+        return self._run(
+            actor, command, FUND_OFFICER, "approve disbursements", work, prefetch=prefetch
+        )
 
     def reject(self, actor: Actor, command: c.RejectDisbursement) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:
@@ -920,7 +1246,8 @@ class LedgerService:
                 "amount_minor": amount,
             }
 
-        return self._run(actor, command, FUND_OFFICER, "pay disbursements", work)
+        prefetch = self._prefetch_decision(command.disbursement_id, "pay")
+        return self._run(actor, command, FUND_OFFICER, "pay disbursements", work, prefetch=prefetch)
 
     def reverse(self, actor: Actor, command: c.ReverseTransfer) -> dict[str, Any]:
         def work(unit: Unit) -> dict[str, Any]:

@@ -19,7 +19,7 @@ the lock is released exactly when what its holder decided is committed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 from uuid import UUID
@@ -60,6 +60,38 @@ class QuietPostgresProcessRecorder(PostgresProcessRecorder):
                 yield
             finally:
                 _held.reset(token)
+
+    def select_events_after(self, after: dict[UUID, int]) -> list[StoredEvent]:
+        """The events of several aggregates after the version known of each
+        (0 for one not yet seen), in one query: a money decision brings
+        everything it read before waiting for the fund up to date in one
+        round trip once it holds the fund (ledger/service.py `Unit.catch_up`).
+        Run in the lock's transaction when this thread holds one (each
+        statement sees what earlier holders committed), else on a pooled
+        connection."""
+        if not after:
+            return []
+        table = f'"{self.datastore.schema}"."{self.events_table_name}"'
+        query = (
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, after) "
+            f"JOIN {table} e ON e.originator_id = k.id AND e.originator_version > k.after "
+            "ORDER BY e.originator_id, e.originator_version"
+        )
+        params = ([_uuid(key) for key in after], list(after.values()))
+        held = _held.get()
+        connection = nullcontext(held[1]) if held is not None else self.datastore.get_connection()
+        with connection as conn, conn.cursor() as curs:
+            curs.execute(query, params)
+            return [
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         held = _held.get()

@@ -68,6 +68,10 @@ from msafiri.demo.population import _die_with_parent
 MEMBERS_PER_SAVE = 500  # ~1,500 events: the demo's ~1,660 per transaction
 NO_ID = UUID(int=0)  # stands in for an id while a line is only validated
 MAX_ATTEMPTS = 5
+# Contribution references decided per hold of the fund: one hold for a
+# file of this many (the officers' money commands wait behind it), each
+# reference still its own transfer and receipt.
+REFERENCES_PER_HOLD = 50
 
 Progress = Callable[[int], None]
 
@@ -731,21 +735,38 @@ def import_contributions(
         return report
     if storing:
         storing(len(good))
-    for command_id, group in groups.items():
-        if system.store.exists(receipt_id(command_id)):
-            report.already_imported += len(group)
-        else:
-            _record_group(system, actor, command_id, group)
-            report.imported += len(group)
+    todo = list(groups.items())
+    for start in range(0, len(todo), REFERENCES_PER_HOLD):
+        chunk = todo[start : start + REFERENCES_PER_HOLD]
+        _record_groups(system, actor, chunk, report)
         if stored:
-            stored(len(group))
+            stored(sum(len(group) for _, group in chunk))
     report.stored = report.imported > 0
     return report
 
 
-def _record_group(system, actor: Actor, command_id: UUID, group: list[Line]) -> None:
+def _record_groups(
+    system, actor: Actor, chunk: list[tuple[UUID, list[Line]]], report: ImportReport
+) -> None:
+    """A chunk of references decided in one hold of the fund
+    (`record_contribution_batches`), each its own transfer and receipt; a
+    reference already recorded (its receipt) counts as already imported."""
+    recorded = system.ledger.recorded([command_id for command_id, _ in chunk])
+    report.already_imported += sum(len(group) for key, group in chunk if key in recorded)
+    fresh = [(key, group) for key, group in chunk if key not in recorded]
+    if not fresh:
+        return
+    batches = [_contribution_batch(key, group) for key, group in fresh]
+    outcomes = system.ledger.record_contribution_batches(actor, batches)
+    for (_, group), outcome in zip(fresh, outcomes, strict=True):
+        if isinstance(outcome, MsafiriError):
+            _refused(group, outcome)  # raises: the rest of the file waits for a fix
+        report.imported += len(group)
+
+
+def _contribution_batch(command_id: UUID, group: list[Line]) -> lc.RecordContributionBatch:
     first: lc.RecordContribution = group[0].parsed
-    batch = lc.RecordContributionBatch(
+    return lc.RecordContributionBatch(
         command_id=command_id,
         currency=first.amount.currency,
         received_on=first.received_on,
@@ -759,16 +780,18 @@ def _record_group(system, actor: Actor, command_id: UUID, group: list[Line]) -> 
             for line in group
         ),
     )
-    try:
-        system.ledger.record_contributions(actor, batch)
-    except MsafiriError as error:
-        # Named by the file's lines; references stored before this one stay
-        # stored (each atomic and idempotent): fix the file and run it again.
-        numbers = ", ".join(str(line.number) for line in group[:10])
-        where = f"line{'s' if len(group) > 1 else ''} {numbers}{' ...' if len(group) > 10 else ''}"
-        if isinstance(error, InvalidCommand):
-            raise InvalidCommand([(f"{where}: {f}", r) for f, r in error.errors]) from None
-        raise MsafiriError(f"{where} (reference {first.reference}): {error}") from None
+
+
+def _refused(group: list[Line], error: MsafiriError) -> None:
+    """A reference refused, named by the file's lines; references stored
+    before this one stay stored (each atomic and idempotent): fix the file
+    and run it again."""
+    first: lc.RecordContribution = group[0].parsed
+    numbers = ", ".join(str(line.number) for line in group[:10])
+    where = f"line{'s' if len(group) > 1 else ''} {numbers}{' ...' if len(group) > 10 else ''}"
+    if isinstance(error, InvalidCommand):
+        raise InvalidCommand([(f"{where}: {f}", r) for f, r in error.errors]) from None
+    raise MsafiriError(f"{where} (reference {first.reference}): {error}") from None
 
 
 # --- the verdict and the rejects file --------------------------------------
