@@ -13,8 +13,8 @@ officers: the workload of tests/fifty_officers.py (5 processes x 10 officers:
   Also per command: how long it waited for the fund and held it (median),
   how long the whole burst took, and the CPU time the officer processes used.
   Diagnostics (environment): FIFTY_OFFICERS_PHASES=1 also times a money
-  command's phases outside the fund (role check, first read, rehearsal, the
-  data keys); FIFTY_OFFICERS_WARM=1 lets each process open its connections
+  command's phases (role check, reads before the fund, the catch-up holding
+  it, the data keys); FIFTY_OFFICERS_WARM=1 lets each process open its connections
   and read the book before the start (steady state rather than start-up).
 cold: `msafiri demo --migrants N` into a fresh database, then fresh processes
   each load the fund's book (the first money command and `fund balances` do
@@ -97,7 +97,7 @@ def officers_part() -> None:
                 f"{k} {statistics.median(r['phases'][k] for r in done):.0f}"
                 for k in done[0]["phases"]
             )
-            print(f"  {kind} p50 phases outside the fund: {parts}")
+            print(f"  {kind} p50 phases: {parts}")
     print(
         f"| all money commands | {len(money)} | {statistics.median(money):.0f} | {p95:.0f} | "
         f"{max(money):.0f} | | |"

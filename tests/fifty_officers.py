@@ -44,9 +44,9 @@ FUND_PER_PROCESS, ATTACHES_PER_PROCESS, REGISTRARS_PER_PROCESS = 6, 2, 2
 MONEY = ("request", "approve", "pay", "import contributions")
 PHASES = (
     "authz_ms",
-    "fetch_ms",
-    "rehearse_ms",
-    "select_newer_ms",
+    "prefetch_ms",
+    "catch_up_ms",
+    "select_after_ms",
     "load_keys_ms",
     "key_queries_ms",
 )
@@ -214,17 +214,18 @@ class _TimedTurn:
 
 
 def watch_phases(system) -> None:
-    """Time a money command's phases outside the fund (bench only): the role
-    check, the first read, the rehearsal (ledger/service.py `_run`)."""
+    """Time a money command's phases (bench only): the role check, the reads
+    before waiting for the fund, the catch-up holding it (ledger/service.py
+    `_run`), and within them the one-query catch-up and the data keys' reads."""
     for owner, name, label in (
         (system.authz, "require", "authz_ms"),
-        (system.ledger, "fetch", "fetch_ms"),
-        (system.ledger, "_rehearse", "rehearse_ms"),
-        (system.store.recorder, "select_newer", "select_newer_ms"),
+        (system.ledger, "_prefetched", "prefetch_ms"),
+        (system.ledger, "_catch_up", "catch_up_ms"),
+        (system.store.recorder, "select_events_after", "select_after_ms"),
         (system.store.mapper.data_keys, "load_many", "load_keys_ms"),
         (system.store.mapper.data_keys, "_query", "key_queries_ms"),
     ):
-        original = getattr(owner, name)
+        original = getattr(owner, name)  # AttributeError: a phase renamed - rename it here
 
         def timed(*args, _original=original, _label=label, **kwargs):
             started = time.perf_counter()
