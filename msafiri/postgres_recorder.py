@@ -71,13 +71,7 @@ class QuietPostgresProcessRecorder(PostgresProcessRecorder):
         connection."""
         if not after:
             return []
-        table = f'"{self.datastore.schema}"."{self.events_table_name}"'
-        query = (
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, after) "
-            f"JOIN {table} e ON e.originator_id = k.id AND e.originator_version > k.after "
-            "ORDER BY e.originator_id, e.originator_version"
-        )
+        query = self.events_after_query()
         params = ([_uuid(key) for key in after], list(after.values()))
         held = _held.get()
         connection = nullcontext(held[1]) if held is not None else self.datastore.get_connection()
@@ -92,6 +86,23 @@ class QuietPostgresProcessRecorder(PostgresProcessRecorder):
                 )
                 for row in curs.fetchall()
             ]
+
+    def events_after_query(self) -> str:
+        """`select_events_after`'s statement: (ids, versions) as two arrays."""
+        table = f'"{self.datastore.schema}"."{self.events_table_name}"'
+        # Driven by the ids: a primary-key range scan per id (LATERAL, and
+        # OFFSET 0 so the planner cannot flatten it back into a join). As a
+        # plain join it could be planned as a hash join over the whole log
+        # while the log grows faster than its statistics (`msafiri demo`:
+        # 17.7 ms a call at 20k migrants, growing with the log; 0.5 ms a get).
+        return (
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%b::uuid[], %b::bigint[]) AS k(id, after) "
+            "CROSS JOIN LATERAL ("
+            f"SELECT * FROM {table} t WHERE t.originator_id = k.id "
+            "AND t.originator_version > k.after OFFSET 0) e "
+            "ORDER BY e.originator_id, e.originator_version"
+        )
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Any:
         held = _held.get()

@@ -195,3 +195,26 @@ def test_two_imports_racing_record_each_reference_once(fund, officers, monkeypat
         if getattr(event, "reference", "").startswith("RACE-")
     ]
     assert sorted(event.reference for event in posted) == ["RACE-0", "RACE-1", "RACE-2"]
+
+
+def test_the_catch_up_query_reads_each_record_by_its_key(fund):
+    """The one-query catch-up is a primary-key range scan per record, whatever
+    the planner's statistics say of the log (as a join it was planned as a scan
+    of the whole log while `msafiri demo` wrote: 6.1 ms a call at 8,000 migrants
+    against 0.46 ms). SQLite has no one-query form: each record is read by its key."""
+    recorder = fund.store.recorder
+    if fund.database.backend == "sqlite":
+        assert not hasattr(recorder, "select_events_after")
+        return
+    with recorder.datastore.get_connection() as conn, conn.transaction():
+        # A planner that would rather not loop (as one working from stale
+        # statistics): the statement leaves it no other way than the key.
+        conn.execute("SET LOCAL enable_nestloop = off")
+        rows = conn.execute(
+            "EXPLAIN " + recorder.events_after_query(),
+            ([fund.ledger.book_id, uuid4()], [0, 0]),
+            binary=True,
+        ).fetchall()
+    plan = "\n".join(row["QUERY PLAN"] if isinstance(row, dict) else row[0] for row in rows)
+    assert "Nested Loop" in plan and "_pkey" in plan, plan
+    assert "Hash Join" not in plan and "Merge Join" not in plan and "Seq Scan" not in plan, plan
