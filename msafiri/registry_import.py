@@ -691,13 +691,19 @@ def import_contributions(
     validated: Progress | None = None,
     stored: Progress | None = None,
     storing: Progress | None = None,
+    members: dict[str, UUID] | None = None,
 ) -> ImportReport:
-    """Record every contribution of a contributions CSV (docs/import.md)."""
+    """Record every contribution of a contributions CSV (docs/import.md).
+
+    `members` (membership number -> case) is for a caller that knows them
+    already (`msafiri demo`, which made them, imports a remittance a month):
+    without it they are read from the log, every membership ever started."""
     system.authz.require(actor, "import contributions", Role.FUND_OFFICER)
     header, lines = read_lines(path, CONTRIBUTION_COLUMNS, CONTRIBUTION_REQUIRED)
     if lines and not system.ledger.fund_exists():
         raise BadFile("the fund is not open yet: `msafiri fund open` first")
-    members = members_by_number(system.store)
+    if members is None:
+        members = members_by_number(system.store)
     # The ledger refuses value dates before the fund opened: say so per line
     # now rather than stop half-way through storing.
     opened_on = getattr(system.ledger.book(), "opened_on", None) if lines else None
