@@ -80,12 +80,12 @@ class FundDemo:
         # only at those due, not at every open request (at a million
         # migrants that was a thousand loads per sweep).
         self._expiring: list[tuple[datetime, UUID]] = []
-        # Value dates are stored at noon UTC: what carries one is recorded in
-        # the afternoon, never before the moment it stands for.
         # A remittance's reference names it (the import's idempotence key):
         # a later `demo --add` remits for the same months again, so its
         # references carry where its run began in the log.
         self._run_tag = ""
+        # Value dates are stored at noon UTC: what carries one is recorded in
+        # the afternoon, never before the moment it stands for.
         if not self.ledger.fund_exists():
             self._plan(start + timedelta(hours=4), self._open)
         else:  # `demo --add`: what earlier runs left open may lapse in this one
@@ -203,7 +203,8 @@ class FundDemo:
         (`msafiri import contributions`: every line validated, one
         `RecordContributionBatch` per reference of up to BATCH lines, each
         idempotent by its reference)."""
-        # Imported here: the registry import imports the demo's worker helpers.
+        # Imported when used: nothing else in ledger/ imports the application
+        # (msafiri), and the registry import imports the demo's own modules.
         from msafiri.registry_import import import_contributions
 
         members = self._remittances.pop(month)
