@@ -13,12 +13,15 @@ expiry date, as they would in a real fund.
 
 from __future__ import annotations
 
+import csv
 import heapq
 import random
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -36,6 +39,15 @@ CHANNELS = ("bank_transfer", "mobile_money", "mobile_money", "cash_at_airport")
 # are mostly left waiting: the approval queue has urgent work in it.
 NEAR_EXPIRY_DAYS = 30
 REVERSALS = 2  # bounced mobile-money payments, reversed and paid again
+# A remittance file's columns (docs/import.md: contributions).
+REMITTANCE_COLUMNS = (
+    "membership_number",
+    "amount",
+    "currency",
+    "received_on",
+    "reference",
+    "migrant_id",
+)
 
 
 def _uuid(rng: random.Random) -> UUID:
@@ -68,12 +80,17 @@ class FundDemo:
         # only at those due, not at every open request (at a million
         # migrants that was a thousand loads per sweep).
         self._expiring: list[tuple[datetime, UUID]] = []
+        # A remittance's reference names it (the import's idempotence key):
+        # a later `demo --add` remits for the same months again, so its
+        # references carry where its run began in the log.
+        self._run_tag = ""
         # Value dates are stored at noon UTC: what carries one is recorded in
         # the afternoon, never before the moment it stands for.
         if not self.ledger.fund_exists():
             self._plan(start + timedelta(hours=4), self._open)
         else:  # `demo --add`: what earlier runs left open may lapse in this one
             self._watch_open()
+            self._run_tag = f"-{self.store.recorder.max_notification_id()}"
         # The treasury's seed grant and, a year on, a donor's.
         grant = max(migrants, 100) * GRANT_KES_PER_MIGRANT
         self._plan(
@@ -181,29 +198,52 @@ class FundDemo:
         self.counts["grants"] += 1
 
     def _remit(self, at: datetime, month: tuple[int, int]) -> None:
+        """The NEA's remittance for a month, recorded as a fund officer records
+        one: a contributions file through the registry import
+        (`msafiri import contributions`: every line validated, one
+        `RecordContributionBatch` per reference of up to BATCH lines, each
+        idempotent by its reference)."""
+        # Imported when used: nothing else in ledger/ imports the application
+        # (msafiri), and the registry import imports the demo's own modules.
+        from msafiri.registry_import import import_contributions
+
         members = self._remittances.pop(month)
         year, number = month
+        rows = []
         for i in range(0, len(members), BATCH):
-            chunk = members[i : i + BATCH]
-            self.ledger.record_contributions(
+            # A batch's command id is the import's, from its reference; the
+            # draw that made it before is kept, so the rest of the story
+            # (decisions, delays, references) is drawn exactly as before.
+            _uuid(self.rng)
+            reference = f"NEA-REMIT-{year}{number:02d}-{i // BATCH + 1}{self._run_tag}"
+            rows += [
+                (membership, migrant_id, reference)
+                for migrant_id, membership in members[i : i + BATCH]
+            ]
+        with tempfile.TemporaryDirectory(prefix="msafiri-remittance-") as tmp:
+            path = Path(tmp) / f"NEA-REMIT-{year}{number:02d}.csv"
+            with path.open("w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(REMITTANCE_COLUMNS)
+                for membership, migrant_id, reference in rows:
+                    writer.writerow(
+                        (membership, CONTRIBUTION_KES, "KES", at.date(), reference, migrant_id)
+                    )
+            report = import_contributions(
+                self.system,
                 self.actors["fund"],
-                c.RecordContributionBatch(
-                    command_id=_uuid(self.rng),
-                    currency="KES",
-                    received_on=at.date(),
-                    reference=f"NEA-REMIT-{year}{number:02d}-{i // BATCH + 1}",
-                    lines=tuple(
-                        c.ContributionItem(
-                            migrant_id=migrant_id,
-                            membership_number=membership,
-                            amount_minor=CONTRIBUTION_KES * 100,
-                        )
-                        for migrant_id, membership in chunk
-                    ),
-                ),
+                path,
+                stored=self.progress,
+                members={membership: migrant_id for membership, migrant_id, _ in rows},
             )
-            self.counts["contributions"] += len(chunk)
-            self.progress(len(chunk))
+        if report.problems or report.imported != len(rows):
+            # The demo's own lines: any problem is a bug in the demo.
+            raise RuntimeError(
+                f"the demo's remittance {path.name} did not import whole: "
+                f"{report.imported} of {len(rows)} lines, "
+                f"{'; '.join(map(str, report.problems[:3])) or 'none bad'}"
+            )
+        self.counts["contributions"] += report.imported
 
     def _process(self, at: datetime) -> None:
         """The fund process catches up: requests forwarded, outcomes written
