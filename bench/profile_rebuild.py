@@ -66,12 +66,7 @@ def main() -> None:
         help="msafiri.data_keys.MAX_CACHED_KEYS for this run (to see a bigger log's misses)",
     )
     parser.add_argument("--detail", action="store_true", help="time each read model and statement")
-    parser.add_argument("--lanes", type=int, help="1: build the shadow in one lane (no threads)")
     args = parser.parse_args()
-    if args.lanes == 1:
-        import projections.shadow
-
-        projections.shadow.LANES = ()
     if args.max_cached_keys:
         import msafiri.data_keys
 

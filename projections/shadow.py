@@ -7,10 +7,9 @@ swap them in, in one transaction.
              leftovers of a shadow rebuild that died are dropped first
     build    the ordinary runner, on a connection that writes the
              projections' own SQL to the shadow tables (ReadModelDb renames):
-             the same pages, the same batch writes; the query-only indexes
-             are left out until the shadow reaches the head, as in a plain
-             rebuild. PostgreSQL: the shadow tables are UNLOGGED until then
-             (no WAL while they fill) and made ordinary tables at the head
+             the same pages, the same batch writes, the same speed; the
+             query-only indexes are left out until the shadow reaches the
+             head, as in a plain rebuild
     swap     ONE transaction: lock the live tracking rows (a live runner's
              page waits, then finds the position moved and re-reads), drop
              the live tables, rename the shadow tables (and their indexes)
@@ -49,10 +48,6 @@ SUFFIX = "__shadow"
 # shadow is never made: the runner then leaves indexes alone (the shadow
 # build defers them itself, below).
 BOOKKEEPING = ("rm_tracking", "rm_deferred_indexes")
-# PostgreSQL builds in lanes (threads, see ShadowRebuild._lanes): these
-# projections in one, every other in the last. Measured at 30k migrants:
-# cases + fund ~ the rest (statistics, timeline, claims, employers, ...).
-LANES: tuple[frozenset[str], ...] = (frozenset({"cases", "fund", "officers"}),)
 # Any constant, the same in every Msafiri process ("MSSH").
 _SHADOW_LOCK_KEY = 0x4D535348
 
@@ -97,7 +92,6 @@ class ShadowRebuild:
         self.database = read_models.database
         self.db = ReadModelDb(self.database, self.timeout)
         self.runner: Runner | None = None
-        self.lanes: list[Runner] = []
         # Query-only indexes, built once the shadow is at the head.
         self.deferred: list[tuple[str, str]] = []
         # SQLite: every plain index as the live catalogue holds it, made
@@ -171,33 +165,6 @@ class ShadowRebuild:
             self.read_models.decoder,
             self.batch_size,
         )
-        self.lanes = self._lanes()
-
-    def _lanes(self) -> list[Runner]:
-        """PostgreSQL: the projections split in LANES, each its own runner
-        on its own connection, run side by side (threads). While one lane
-        waits for the server (its COPYs, index inserts, commits) another
-        decodes and applies: the server's work and ours overlap, on two
-        cores. Each projection's position is its own row, committed with
-        its own rows, so exactly-once holds lane by lane. SQLite has one
-        writer: one lane, the runner itself."""
-        if not self.db.is_postgres:
-            return [self.runner]
-        groups = [[p for p in self.projections if p.name in lane] for lane in LANES]
-        placed = {p.name for group in groups for p in group}
-        groups.append([p for p in self.projections if p.name not in placed])
-        groups = [g for g in groups if g]
-        if len(groups) < 2:
-            return [self.runner]
-        return [
-            Runner(
-                ReadModelDb(self.database, self.timeout, self.renames),
-                group,
-                self.read_models.decoder,
-                self.batch_size,
-            )
-            for group in groups
-        ]
 
     def _copy_table(self, table: str) -> None:
         """An empty copy of `table` with its indexes under shadow names; the
@@ -205,16 +172,7 @@ class ShadowRebuild:
         db = self.db
         shadow = table + SUFFIX
         if db.is_postgres:
-            # UNLOGGED while it is built: no WAL for its rows. The read
-            # models' keys are random UUIDs, so every page's rows land on
-            # random btree pages; past shared_buffers each of them was
-            # written to the WAL whole after every checkpoint (full-page
-            # writes), and the rate fell as the tables grew (11k events/s at
-            # 3k migrants, 3.4k at 200k). `make_logged` turns them into
-            # ordinary tables - one sequential pass - before the swap. A
-            # server crash empties an unlogged table, tracking row with it:
-            # the shadow is then dropped and started over, as after any crash.
-            db.execute(f"CREATE UNLOGGED TABLE {shadow} (LIKE {table} INCLUDING ALL)")
+            db.execute(f"CREATE TABLE {shadow} (LIKE {table} INCLUDING ALL)")
             # LIKE names the copies itself: give each its live name + suffix,
             # matched on the definition with both names left out.
             live = self._pg_indexes(table)
@@ -267,14 +225,12 @@ class ShadowRebuild:
         finds less than a page: the head moves while officers work)."""
         assert self.runner is not None, "prepare() first"
         read = self._catch_up(progress, stop)
-        if self.db.is_postgres:
+        if self.db.is_postgres and self.deferred:
             # Built on the shadow while the live tables serve; the swap only
             # renames them.
             for _, definition in self.deferred:
                 self.db.execute(definition)
             self.deferred = []
-            if not (stop is not None and stop.is_set()):
-                self.make_logged()
             read += self._catch_up(progress, stop)
         failed = [t for t in self.runner.tracking().values() if t.failed_id is not None]
         if failed:
@@ -285,74 +241,17 @@ class ShadowRebuild:
             )
         return read
 
-    def make_logged(self) -> None:
-        """PostgreSQL: the shadow tables become ordinary (WAL-logged,
-        replicated, crash-safe) tables before they can be swapped in. Each
-        is rewritten once, sequentially, with its indexes; its own commit.
-        The tracking table goes last, so a shadow whose tracking table is
-        logged has every table logged (the swap checks it)."""
-        for table in (*self.tables, "rm_tracking"):
-            self.db.execute(f"ALTER TABLE {table}{SUFFIX} SET LOGGED")
-
     def _catch_up(
         self,
         progress: Callable[[int, int], None] | None,
         stop: threading.Event | None,
     ) -> int:
         assert self.runner is not None
-        if len(self.lanes) == 1:
-            return self._catch_up_lane(self.lanes[0], progress, stop)
-        # Every lane in its thread; `halt` stops them all between pages
-        # when the caller's `stop` is set or a lane raised.
-        halt = threading.Event()
-        read = [0] * len(self.lanes)
-        errors: list[BaseException] = []
-        shown: dict[int, int] = {}
-        shown_lock = threading.Lock()
-
-        def lane_progress(lane: int) -> Callable[[int, int], None]:
-            def report(position: int, head: int) -> None:
-                with shown_lock:  # the slowest lane is where the build is
-                    shown[lane] = position
-                    if progress is not None and len(shown) == len(self.lanes):
-                        progress(min(shown.values()), head)
-
-            return report
-
-        def work(lane: int) -> None:
-            try:
-                read[lane] = self._catch_up_lane(self.lanes[lane], lane_progress(lane), halt)
-            except BaseException as error:
-                errors.append(error)
-                halt.set()
-
-        threads = [
-            threading.Thread(target=work, args=(lane,), name=f"shadow-lane-{lane}", daemon=True)
-            for lane in range(len(self.lanes))
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            while thread.is_alive():
-                thread.join(0.2)
-                if stop is not None and stop.is_set():
-                    halt.set()
-        if errors:
-            raise errors[0]
-        # Entries read by the slowest lane: each lane reads the whole log.
-        return max(read)
-
-    def _catch_up_lane(
-        self,
-        runner: Runner,
-        progress: Callable[[int, int], None] | None,
-        stop: threading.Event | None,
-    ) -> int:
         read = 0
         while stop is None or not stop.is_set():
-            found = runner.run_once(progress=progress, stop=stop)
+            found = self.runner.run_once(progress=progress, stop=stop)
             read += found
-            if found < self.batch_size or runner.stopped:
+            if found < self.batch_size or self.runner.stopped:
                 break
         return read
 
@@ -385,17 +284,6 @@ class ShadowRebuild:
             )
             if set(positions) != set(self.names):
                 raise ShadowRebuildFailed("the shadow tracking rows are missing")
-            if db.is_postgres:
-                unlogged = db.fetchall(
-                    "SELECT relname FROM pg_class WHERE relpersistence = 'u' "
-                    "AND relname = ANY(?) AND relnamespace = current_schema()::regnamespace",
-                    ([t + SUFFIX for t in self.tables],),
-                )
-                if unlogged:  # a server crash would empty them: never live
-                    raise ShadowRebuildFailed(
-                        f"shadow table {unlogged[0][0]} is still unlogged; "
-                        "the live tables are unchanged"
-                    )
             shadow_indexes = (
                 [n for t in self.tables for n, _ in self._pg_indexes(t + SUFFIX)]
                 if db.is_postgres
@@ -441,10 +329,6 @@ class ShadowRebuild:
     # -- closing -------------------------------------------------------------
 
     def _close_runner(self) -> None:
-        for lane in getattr(self, "lanes", []):
-            if lane is not self.runner:
-                lane.db.close()
-        self.lanes = []
         if self.runner is not None:
             self.runner.db.close()
             self.runner = None
