@@ -188,10 +188,8 @@ class CasesProjection(Projection):
             if m not in corrected
             and (cases.rows[m]["stage"], cases.rows[m]["destination"]) != before
         )
-        db.update_many(
-            "rm_case_search",
-            "migrant_id",
-            ("stage", "destination"),
+        db.executemany(
+            "UPDATE rm_case_search SET stage = ?, destination = ? WHERE migrant_id = ?",
             [(cases.rows[m]["stage"], cases.rows[m]["destination"], m) for m in moved],
         )
 
@@ -215,10 +213,8 @@ class CasesProjection(Projection):
                 (term, migrant_id, row["stage"], row["destination"]) for term in sorted(found)
             ]
         db.insert_many("rm_case_search", ("term", "migrant_id", "stage", "destination"), terms)
-        db.update_many(
-            "rm_incidents",
-            "migrant_id",
-            ("full_name", "sex"),
+        db.executemany(
+            "UPDATE rm_incidents SET full_name = ?, sex = ? WHERE migrant_id = ?",
             [(cases.rows[m]["full_name"], cases.rows[m]["sex"], m) for m in sorted(corrected)],
         )
 

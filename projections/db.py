@@ -235,31 +235,6 @@ class ReadModelDb:
         marks = ", ".join("?" for _ in columns)
         self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
-    def update_many(
-        self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-    ) -> None:
-        """`UPDATE table SET columns WHERE key = ?` for many rows, each row
-        (*values of columns*, key), text columns only. PostgreSQL: ONE
-        statement joining the arrays of the rows (unnest), not one
-        statement a row; SQLite: one executemany."""
-        if not rows:
-            return
-        if not self.is_postgres:
-            sets = ", ".join(f"{c} = ?" for c in columns)
-            self.conn.executemany(
-                f"UPDATE {self.name(table)} SET {sets} WHERE {key} = ?", [tuple(r) for r in rows]
-            )
-            return
-        names = (*columns, key)
-        arrays = [list(values) for values in zip(*rows, strict=True)]
-        sets = ", ".join(f"{c} = v.{c}" for c in columns)
-        unnest = ", ".join("%s::text[]" for _ in names)
-        self.conn.execute(
-            f"UPDATE {self.name(table)} AS t SET {sets} "
-            f"FROM unnest({unnest}) AS v({', '.join(names)}) WHERE t.{key} = v.{key}",
-            arrays,
-        )
-
     def delete_keys(self, table: str, column: str, keys: Sequence[Any]) -> None:
         """DELETE the rows whose `column` is one of `keys`: one statement on
         PostgreSQL (= ANY of one array), one executemany on SQLite."""
