@@ -152,6 +152,33 @@ def test_one_projection_and_a_dead_runs_leftovers(system):
     models.close()
 
 
+def test_the_shadow_tables_are_analyzed_as_they_grow(system, monkeypatch):
+    """PostgreSQL: a shadow table never analyzed has its key loads planned
+    as whole-table scans; the build ANALYZEs them between pages."""
+    import projections.shadow
+
+    if system.database.backend != "postgresql":
+        pytest.skip("SQLite plans key look-ups by its indexes without statistics")
+    models = ReadModels(system.settings, system.database, system.store)
+    write_in_chunks(system, models, chunks=1, migrants=15)
+    models.catch_up()
+    monkeypatch.setattr(projections.shadow, "ANALYZE_FIRST", 20)
+    shadow = ShadowRebuild(models, ["cases"], batch_size=10)
+    shadow.lock()
+    shadow.prepare()
+    shadow.build()
+    analyzed = {
+        r[0]
+        for r in shadow.db.fetchall(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+        )
+    }
+    assert {"rm_cases__shadow", "rm_case_search__shadow", "rm_incidents__shadow"} <= analyzed
+    shadow.swap()
+    shadow.close()
+    models.close()
+
+
 # Rebuilds every read model in shadow tables, in small pages (a kill lands
 # inside a transaction often), then says so.
 WORKER = """
