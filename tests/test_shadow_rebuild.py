@@ -157,9 +157,16 @@ def test_the_shadow_tables_are_analyzed_as_they_grow(system, monkeypatch):
     as whole-table scans; the build ANALYZEs them between pages."""
     import projections.shadow
 
-    if system.database.backend != "postgresql":
-        pytest.skip("SQLite plans key look-ups by its indexes without statistics")
     models = ReadModels(system.settings, system.database, system.store)
+    if system.database.backend != "postgresql":
+        # SQLite plans key look-ups by its indexes without statistics: the
+        # build's progress is passed on as it is, no ANALYZE pass.
+        def progress(position: int, head: int) -> None:
+            return None
+
+        assert ShadowRebuild(models, ["cases"])._analyzing(progress) is progress
+        models.close()
+        return
     write_in_chunks(system, models, chunks=1, migrants=15)
     models.catch_up()
     monkeypatch.setattr(projections.shadow, "ANALYZE_FIRST", 20)
