@@ -39,15 +39,6 @@ CHANNELS = ("bank_transfer", "mobile_money", "mobile_money", "cash_at_airport")
 # are mostly left waiting: the approval queue has urgent work in it.
 NEAR_EXPIRY_DAYS = 30
 REVERSALS = 2  # bounced mobile-money payments, reversed and paid again
-# A remittance file's columns (docs/import.md: contributions).
-REMITTANCE_COLUMNS = (
-    "membership_number",
-    "amount",
-    "currency",
-    "received_on",
-    "reference",
-    "migrant_id",
-)
 
 
 def _uuid(rng: random.Random) -> UUID:
@@ -205,7 +196,7 @@ class FundDemo:
         idempotent by its reference)."""
         # Imported when used: nothing else in ledger/ imports the application
         # (msafiri), and the registry import imports the demo's own modules.
-        from msafiri.registry_import import import_contributions
+        from msafiri.registry_import import CONTRIBUTION_FILE_COLUMNS, import_contributions
 
         members = self._remittances.pop(month)
         year, number = month
@@ -224,7 +215,7 @@ class FundDemo:
             path = Path(tmp) / f"NEA-REMIT-{year}{number:02d}.csv"
             with path.open("w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle)
-                writer.writerow(REMITTANCE_COLUMNS)
+                writer.writerow(CONTRIBUTION_FILE_COLUMNS)
                 for membership, migrant_id, reference in rows:
                     writer.writerow(
                         (membership, CONTRIBUTION_KES, "KES", at.date(), reference, migrant_id)

@@ -635,14 +635,17 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 # --- contributions -----------------------------------------------------------
 
-CONTRIBUTION_COLUMNS = {
+# A contributions file's columns, in the order a file written for the import
+# puts them (the demo's remittances; docs/import.md). Any order is read.
+CONTRIBUTION_FILE_COLUMNS = (
     "membership_number",
     "amount",
     "currency",
     "received_on",
     "reference",
     "migrant_id",
-}
+)
+CONTRIBUTION_COLUMNS = set(CONTRIBUTION_FILE_COLUMNS)
 CONTRIBUTION_REQUIRED = {"membership_number", "amount", "currency", "received_on", "reference"}
 # RecordContribution's nested names, as the file's columns call them.
 CONTRIBUTION_RENAME = {"amount.amount_minor": "amount", "amount.currency": "currency"}
