@@ -235,18 +235,29 @@ class LedgerService:
         and reads only the events stored since. Every `SNAPSHOT_EVERY` events
         it takes a new snapshot, so no process ever replays the whole history."""
         with self._cache_lock:
-            book = self._cache
-            if book is None:
-                book = self._load()
+            if self._cache is None:
+                book = self._cached()
             else:
+                book = self._cache
                 for event in self._events(self.book_id, book.version):
                     event.mutate(book)
-            self._cache = book
-            if book.version - self._snapshot_version >= SNAPSHOT_EVERY:
-                self._take_snapshot(book)
-            copy = deepcopy(book)
+            copy = self._copy_of(book)
         copy.lookup = self._find_transfer
         return copy
+
+    def _cached(self) -> Book:
+        """The book in this process's cache, read (from its latest snapshot)
+        if the process has none yet. Called holding `_cache_lock`."""
+        if self._cache is None:
+            self._cache = self._load()
+        return self._cache
+
+    def _copy_of(self, book: Book) -> Book:
+        """A command's own copy of the cached book, a snapshot taken first
+        when one is due. Called holding `_cache_lock`."""
+        if book.version - self._snapshot_version >= SNAPSHOT_EVERY:
+            self._take_snapshot(book)
+        return deepcopy(book)
 
     def _load(self) -> Book:
         book: Book | None = None
@@ -293,16 +304,13 @@ class LedgerService:
         snapshot and the events since before waiting for the fund)."""
         if self._cache is None:
             with self._cache_lock:
-                if self._cache is None:
-                    self._cache = self._load()
+                self._cached()
 
     def _catch_up(self, unit: Unit) -> None:
         """Holding the fund: the book and every record the command read
         before waiting, brought up to date in one query (`Unit`)."""
         with self._cache_lock:
-            if self._cache is None:
-                self._cache = self._load()
-            book = self._cache
+            book = self._cached()
             after = unit.versions()
             after[self.book_id] = book.version
             events = self._events_after(after)
@@ -312,9 +320,7 @@ class LedgerService:
                     event.mutate(book)
                 else:
                     others.append(event)
-            if book.version - self._snapshot_version >= SNAPSHOT_EVERY:
-                self._take_snapshot(book)
-            copy = deepcopy(book)
+            copy = self._copy_of(book)
         copy.lookup = unit.find_transfer
         unit.touched[self.book_id] = copy
         unit.advance(others)
