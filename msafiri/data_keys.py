@@ -115,22 +115,20 @@ class SqlDataKeys:
                         raise
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                finally:
-                    self._conn = None
-        if self._reading(True):
-            self._close_reader()
+        self._drop(self._lock, "_conn")
+        self._close_reader()
 
     def _close_reader(self) -> None:
-        with self._read_lock:
-            if self._read_conn is not None:
-                try:
-                    self._read_conn.close()
-                finally:
-                    self._read_conn = None
+        self._drop(self._read_lock, "_read_conn")
+
+    def _drop(self, lock: threading.RLock, name: str) -> None:
+        """Close the connection kept in attribute `name` (under its lock); the
+        next statement opens a new one."""
+        with lock:
+            conn = getattr(self, name)
+            setattr(self, name, None)
+            if conn is not None:
+                conn.close()
 
     # -- wrap / unwrap -------------------------------------------------------
 
