@@ -11,31 +11,34 @@ import errno
 import os
 import sqlite3
 import stat
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from domain.access.service import AccessService
 from domain.authz import Authoriser
-from domain.cases.service import CaseService
-from domain.claims.service import ClaimService
-from domain.coverage.service import CoverageService
-from domain.employers.service import EmployerService
-from domain.incidents.service import IncidentService
-from domain.officers.service import OfficerService
 from domain.persistence import EventStore
 from domain.sealing import Keyring
-from ledger.process import FundProcess
 from ledger.service import LedgerService
 from msafiri.keys import open_keyring
 from msafiri.settings import ConfigurationError, Database, Settings, parse_database_url
 from projections import open_read_models
-from projections.access_log.service import AccessLogService
 from projections.audit.authenticity import authenticator
 from projections.audit.store import AuditStore
 from projections.readmodels import ReadModels
+
+if TYPE_CHECKING:
+    from domain.access.service import AccessService
+    from domain.cases.service import CaseService
+    from domain.claims.service import ClaimService
+    from domain.coverage.service import CoverageService
+    from domain.employers.service import EmployerService
+    from domain.incidents.service import IncidentService
+    from domain.officers.service import OfficerService
+    from ledger.process import FundProcess
+    from projections.access_log.service import AccessLogService
 
 
 class DatabaseUnavailable(Exception):
@@ -43,29 +46,114 @@ class DatabaseUnavailable(Exception):
     line with the cause and the fix."""
 
 
+Service = TypeVar("Service")
+
+
+class service(Generic[Service]):
+    """A System's service, made on first use and kept. Unlike cached_property
+    (which lost its lock in Python 3.12) two threads asking at once get one
+    service: the TUI reads from worker threads, and a second access-log
+    recorder made by a race would hold reads that are never flushed."""
+
+    def __init__(self, make: Callable[[Any], Service]) -> None:
+        self.make = make
+        self.name = make.__name__
+        self.__doc__ = make.__doc__
+
+    def __get__(self, system: Any, owner: type | None = None) -> Service:
+        if system is None:
+            return self  # type: ignore[return-value]
+        made = system.__dict__
+        if self.name not in made:
+            with system._making:  # re-entrant: access_log asks for access
+                if self.name not in made:
+                    made[self.name] = self.make(system)
+        return made[self.name]
+
+
 @dataclass
 class System:
+    """What a process works with. The database, the event store, the fund's
+    book and the read models are opened when it is built (a wrong setting or
+    a schema behind fails at once); each other service is made the first time
+    it is asked for, with its module, so a command pays only for the services
+    it uses (`msafiri fund balances` loads no case, incident or employer code:
+    issue 17, item 1)."""
+
     settings: Settings
     database: Database
     store: EventStore
     authz: Authoriser
-    officers: OfficerService
-    cases: CaseService
-    incidents: IncidentService
     ledger: LedgerService
-    fund_process: FundProcess
     audit: AuditStore
     read_models: ReadModels
-    # Need-to-know grants and break-glass (docs/privacy.md).
-    access: AccessService
-    access_log: AccessLogService  # issue 14: reads recorded, chained (docs/privacy.md)
-    # Employer and agency registries, watchlist (issue 16).
-    employers: EmployerService
-    # Issue 16: money claims, social-protection coverage and agreements.
-    claims: ClaimService
-    coverage: CoverageService
     # The streaming replica the read models' queries read (None: the primary).
     read_database: Database | None = None
+    _making: threading.RLock = field(default_factory=threading.RLock, init=False, repr=False)
+
+    @service
+    def fund_process(self) -> FundProcess:
+        from ledger.process import FundProcess
+
+        return FundProcess(self.store, self.ledger)
+
+    @service
+    def officers(self) -> OfficerService:
+        return officer_service(
+            self.settings, self.database, self.store, self.authz, self.access_log
+        )
+
+    @service
+    def cases(self) -> CaseService:
+        from domain.cases.service import CaseService
+
+        return CaseService(self.store, self.authz)
+
+    @service
+    def incidents(self) -> IncidentService:
+        from domain.incidents.service import IncidentService
+
+        return IncidentService(self.store, self.authz)
+
+    @service
+    def access(self) -> AccessService:
+        """Need-to-know grants and break-glass (docs/privacy.md)."""
+        from domain.access.service import AccessService
+
+        return AccessService(self.store, self.authz)
+
+    @service
+    def access_log(self) -> AccessLogService:
+        """Reads recorded, chained (issue 14, docs/privacy.md)."""
+        return access_log_service(
+            self.settings, self.database, self.authz, self.access, self.read_models.queries
+        )
+
+    @service
+    def employers(self) -> EmployerService:
+        """Employer and agency registries, watchlist (issue 16)."""
+        from domain.employers.service import EmployerService
+
+        return EmployerService(self.store, self.authz)
+
+    @service
+    def claims(self) -> ClaimService:
+        """Money claims (issue 16)."""
+        from domain.claims.service import ClaimService
+
+        return ClaimService(self.store, self.authz)
+
+    @service
+    def coverage(self) -> CoverageService:
+        """Social-protection coverage and agreements (issue 16)."""
+        from domain.coverage.service import CoverageService
+
+        return CoverageService(self.store, self.authz)
+
+    def run_fund_process(self) -> None:
+        """One pass of the fund process (made on the first): a companion of
+        the read models' runner, named in its log when it fails."""
+        self.fund_process.run_once()
 
     def keep_current(self) -> None:
         """Bring every follower of the log up to date: the fund process (which
@@ -77,7 +165,8 @@ class System:
         self.audit.keep_up()
 
     def close(self) -> None:
-        self.access_log.recorder.close()  # the unflushed tail is written before we go
+        if "access_log" in self.__dict__:  # made, so it may hold an unflushed tail
+            self.access_log.recorder.close()
         self.read_models.close()
         if self.store.mapper.data_keys is not None:
             self.store.mapper.data_keys.close()
@@ -465,6 +554,7 @@ def officer_service(
     """Officers, with sign-in's counters and log in the same database
     (msafiri/sign_in_records.py) and the policies the settings choose."""
     from domain.officers.passwords import PasswordPolicy
+    from domain.officers.service import OfficerService
     from domain.officers.sign_in import LockoutRule
     from msafiri.sign_in_records import SqlSignInRecords
 
@@ -538,33 +628,22 @@ def build_system(settings: Settings | None = None, *, create: bool = True) -> Sy
         )
         authz = Authoriser(store)
         ledger = LedgerService(store, authz, settings.fund_code, book_snapshots(store, database))
-        fund_process = FundProcess(store, ledger)
         audit = audit_store(settings, database, keys)
         # SQLite: the read-model schema is brought up to date here; PostgreSQL:
         # SchemaBehind (one line naming `msafiri db upgrade`) when it is behind.
         read_models = open_read_models(settings, database, store, read_database=replica)
-    read_models.companions = [fund_process.run_once, audit.keep_up]
-    access = AccessService(store, authz)
-    access_log = access_log_service(settings, database, authz, access, read_models.queries)
-    return System(
+    system = System(
         settings=settings,
         database=database,
         store=store,
         authz=authz,
-        officers=officer_service(settings, database, store, authz, access_log),
-        cases=CaseService(store, authz),
-        incidents=IncidentService(store, authz),
         ledger=ledger,
-        fund_process=fund_process,
         audit=audit,
         read_models=read_models,
-        access=access,
-        access_log=access_log,
         read_database=replica,
-        employers=EmployerService(store, authz),
-        claims=ClaimService(store, authz),
-        coverage=CoverageService(store, authz),
     )
+    read_models.companions = [system.run_fund_process, audit.keep_up]
+    return system
 
 
 def access_log_service(
@@ -576,6 +655,7 @@ def access_log_service(
 ) -> AccessLogService:
     """The access log, buffered in this process (projections/access_log/)."""
     from projections.access_log.recorder import AccessRecorder
+    from projections.access_log.service import AccessLogService
     from projections.access_log.store import AccessLogStore
 
     store = AccessLogStore(connector(settings, database), database.backend)

@@ -52,5 +52,6 @@ def event_classes() -> tuple[type[DomainEvent], ...]:
     return tuple(sorted(found, key=lambda c: (c.__module__, c.__name__)))
 
 
+@cache
 def event_type_names() -> frozenset[str]:
     return frozenset(cls.__name__ for cls in event_classes())

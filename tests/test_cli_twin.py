@@ -194,3 +194,76 @@ def test_a_command_imports_only_its_own_module():
     modules = {where.partition(":")[0] for where in SUBCOMMANDS.values()}
     assert "msafiri.cli.fund" in loaded
     assert sorted(modules & set(loaded)) == ["msafiri.cli.fund"]
+
+
+# Service modules `fund balances` has no use for (msafiri/bootstrap.py: System
+# makes each service on first use), and the migrations runner (the schema
+# check lists migrations/ itself).
+NOT_FOR_THE_BOOK = (
+    "domain.cases.service",
+    "domain.incidents.service",
+    "domain.employers.service",
+    "domain.claims.service",
+    "domain.coverage.service",
+    "domain.access.service",
+    "domain.officers.service",
+    "ledger.process",
+    "yoyo",
+)
+
+
+def test_fund_balances_loads_only_what_the_book_needs(system, officers, settings):
+    """Issue 17, item 1: a fresh process's `fund balances` pays for the book,
+    not for every service of the composition root."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.fund_helpers import open_fund
+
+    open_fund(system, officers, grant_shillings=250_000)
+    system.keep_current()
+    system.close()
+    probe = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print(' '.join(sorted(sys.modules)), file=sys.stderr))\n"
+        "sys.argv = ['msafiri', 'fund', 'balances', '--json']\n"
+        "from msafiri.cli.main import main\n"
+        "main()\n"
+    )
+    env = {**os.environ, "MSAFIRI_DATABASE_URL": settings.database_url}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stderr.split())
+    assert "ledger.service" in loaded and "ledger.book" in loaded  # it did read the book
+    assert sorted(loaded & set(NOT_FOR_THE_BOOK)) == []
+    assert '"debits_minor": 25000000' in done.stdout  # the grant, read from the book
+
+
+def test_a_service_asked_for_by_two_threads_at_once_is_made_once(system, monkeypatch):
+    """Two access-log recorders made by a race would leave one holding reads
+    that are never flushed: the second thread waits for the first's."""
+    import threading
+    import time
+
+    import msafiri.bootstrap as bootstrap
+
+    made = []
+    real = bootstrap.access_log_service
+
+    def slow(*args, **kwargs):
+        made.append(1)
+        time.sleep(0.2)  # both threads are inside the first use together
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bootstrap, "access_log_service", slow)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(system.access_log)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(made) == 1
+    assert len(seen) == 2 and seen[0] is seen[1] is system.access_log

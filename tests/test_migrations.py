@@ -22,7 +22,14 @@ from ledger import commands as lc
 from ledger.chart import BANK, CORRECTIONS
 from msafiri.bootstrap import build_system, upgrade_schema
 from projections.db import ReadModelDb
-from projections.schema import dependents, migration_ids, pending_migrations, rollback
+from projections.schema import (
+    _migrations,
+    dependents,
+    migration_hashes,
+    migration_ids,
+    pending_migrations,
+    rollback,
+)
 from tests.factories import days_ago
 from tests.test_projections_support import assert_same, dump, write_in_chunks
 
@@ -135,6 +142,16 @@ def test_rollback_and_reapply_rebuilds_what_the_migration_made(settings, migrati
         system.close()
     assert_same(after, rebuilt)
     assert_same(after, before)
+
+
+def test_the_pending_check_reads_the_same_migrations_and_hashes_as_yoyo():
+    # Every command's "is the schema behind?" lists migrations/ and hashes
+    # the ids itself (no yoyo import); yoyo applies and records them. If the
+    # two ever disagreed, an up-to-date database would be called behind, or
+    # a behind one current.
+    yoyo = {m.id: m.hash for m in _migrations()}
+    assert migration_hashes() == yoyo
+    assert len(yoyo) >= 20 and "0021_claims_agency_id" in yoyo
 
 
 def test_dependents_of_the_first_migration_are_all_read_model_migrations():
