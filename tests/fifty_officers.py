@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 import time
 from collections import Counter
@@ -41,6 +42,14 @@ from tests.fund_helpers import kes
 PROCESSES = 5
 THREADS = 10  # per process: 6 fund officers, 2 attachés, 2 registrars
 FUND_PER_PROCESS, ATTACHES_PER_PROCESS, REGISTRARS_PER_PROCESS = 6, 2, 2
+# Every officer, by role and number; process p of n runs every n-th of them
+# (n = 5: the ten above each; n = 50: one officer a process, as in production,
+# where each officer's TUI or browser session is a process of its own).
+OFFICERS = (
+    [("fund", i) for i in range(PROCESSES * FUND_PER_PROCESS)]
+    + [("attache", i) for i in range(PROCESSES * ATTACHES_PER_PROCESS)]
+    + [("registrar", i) for i in range(PROCESSES * REGISTRARS_PER_PROCESS)]
+)
 MONEY = ("request", "approve", "pay", "import contributions")
 PHASES = (
     "authz_ms",
@@ -51,6 +60,16 @@ PHASES = (
     "key_queries_ms",
 )
 CPU = "process cpu"  # one row per process: its CPU time for the officers' work
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, all) clock ticks of every core since boot (/proc/stat's "cpu"
+    line): read around the burst, how busy the whole machine was - this
+    process, the others and the database server."""
+    with open("/proc/stat") as stat:
+        ticks = [int(n) for n in stat.readline().split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    return sum(ticks) - idle, sum(ticks)
 
 
 @dataclass
@@ -356,39 +375,51 @@ def warm_up(system) -> None:
         opener.join()
 
 
-def run_process(plan: Plan, p: int, start, out) -> None:
-    """One process: its ten officers on threads, released with all others."""
+def run_process(plan: Plan, p: int, start, out, processes: int = PROCESSES) -> None:
+    """One process: its officers (every `processes`-th) on threads, released
+    with all others."""
     try:
         # Few event-store connections per process: fifty officers on one
         # server (max_connections 100 by default) share it with the read
         # models' connections and with whatever else runs beside the test.
-        system = build_system(Settings(database_url=plan.url, pool_size=2, pool_max_overflow=3))
+        # One officer a process needs no more than two.
+        pool = (2, 3) if processes <= PROCESSES else (1, 1)
+        system = build_system(
+            Settings(database_url=plan.url, pool_size=pool[0], pool_max_overflow=pool[1])
+        )
         watch_the_fund(system.store)
         if hasattr(system.ledger, "_deciding"):
             system.ledger._deciding = _TimedTurn(system.ledger._deciding)
         if os.environ.get("FIFTY_OFFICERS_PHASES"):
             watch_phases(system)
         results: list[dict[str, Any]] = []
-        work = []
-        for k in range(FUND_PER_PROCESS):
-            work.append((fund_officer, p * FUND_PER_PROCESS + k))
-        for k in range(ATTACHES_PER_PROCESS):
-            work.append((attache, p * ATTACHES_PER_PROCESS + k))
-        for k in range(REGISTRARS_PER_PROCESS):
-            work.append((registrar, p * REGISTRARS_PER_PROCESS + k))
+        roles = {"fund": fund_officer, "attache": attache, "registrar": registrar}
         threads = [
-            threading.Thread(target=role, args=(system, plan, i, results)) for role, i in work
+            threading.Thread(target=roles[role], args=(system, plan, i, results))
+            for role, i in OFFICERS[p::processes]
         ]
         if os.environ.get("FIFTY_OFFICERS_WARM"):
             warm_up(system)
+        if os.environ.get("FIFTY_OFFICERS_SWITCH_MS"):
+            # How long a thread back from the server waits for the GIL while
+            # this process's other officers compute (default 5 ms).
+            sys.setswitchinterval(float(os.environ["FIFTY_OFFICERS_SWITCH_MS"]) / 1000)
         start.wait(timeout=120)
+        machine = (time.time(), *machine_jiffies())
         cpu = time.process_time()
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         # What the officers' work cost this process (all threads), not a command.
-        results.append({"kind": CPU, "ms": (time.process_time() - cpu) * 1000, "error": None})
+        results.append(
+            {
+                "kind": CPU,
+                "ms": (time.process_time() - cpu) * 1000,
+                "error": None,
+                "machine": (machine, (time.time(), *machine_jiffies())),
+            }
+        )
         system.close()
         out.put(results)
     except BaseException as error:
@@ -396,13 +427,14 @@ def run_process(plan: Plan, p: int, start, out) -> None:
         raise
 
 
-def run_all(plan: Plan) -> list[dict[str, Any]]:
+def run_all(plan: Plan, processes: int = PROCESSES) -> list[dict[str, Any]]:
     """Every process's results, once all have finished."""
     context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    start = context.Barrier(PROCESSES)
+    start = context.Barrier(processes)
     workers = [
-        context.Process(target=run_process, args=(plan, p, start, out)) for p in range(PROCESSES)
+        context.Process(target=run_process, args=(plan, p, start, out, processes))
+        for p in range(processes)
     ]
     for worker in workers:
         worker.start()

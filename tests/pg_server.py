@@ -50,7 +50,9 @@ class ThrowawayCluster:
     """A cluster of its own in a temporary folder, on a free port. With
     `standby_of`, a streaming replica of that cluster (pg_basebackup -R)."""
 
-    def __init__(self, standby_of: ThrowawayCluster | None = None) -> None:
+    def __init__(
+        self, standby_of: ThrowawayCluster | None = None, settings: dict[str, str] | None = None
+    ) -> None:
         binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
         if not binaries:
             raise RuntimeError(
@@ -97,10 +99,14 @@ class ThrowawayCluster:
                 str(self.port),
                 "-k",
                 self.dir,
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
+                *(
+                    f"-c{name}={value}"
+                    for name, value in {
+                        "listen_addresses": "127.0.0.1",
+                        "fsync": "off",  # tests: nothing to keep after a crash
+                        **(settings or {}),
+                    }.items()
+                ),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
