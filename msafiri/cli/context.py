@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -17,6 +16,7 @@ from domain.values import Role
 from domain.viewer import NOBODY, Viewer
 from msafiri.bootstrap import System, build_system
 from msafiri.settings import Settings, officer_connection
+from msafiri.zones import officer_zone
 from projections.references import KINDS, ReferenceNotFound, resolve
 
 
@@ -42,10 +42,8 @@ class CliContext:
     @property
     def zone(self) -> tzinfo:
         """The zone a date-time typed without one is in (MSAFIRI_TIMEZONE, else
-        the machine's)."""
-        if self.settings.timezone:
-            return ZoneInfo(self.settings.timezone)
-        return datetime.now().astimezone().tzinfo or UTC
+        the machine's): msafiri/zones.py, the terminal UI's rule too."""
+        return officer_zone(self.settings).tz
 
     def reference(self, field: str, text: str) -> str:
         """The id that a case number or an id prefix names, or a refusal

@@ -9,7 +9,7 @@ things a person expects are done here, so every command gets them alike:
   amount.currency=KES`, `amount="1,200.50 KES"` or `--amount 1200.50 --currency
   KES` (minor units, `amount.amount_minor=120050`, are still taken from scripts);
 - a date-time without a zone means the officer's zone (MSAFIRI_TIMEZONE,
-  default the machine's).
+  default the machine's: msafiri/zones.py, the terminal UI's rule too).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from domain.amounts import parse_major
 from domain.commands import Command
 from domain.errors import InvalidCommand
 from domain.values import Money
+from msafiri.zones import typed_moment
 from projections.db import ReadModelDb
 from projections.references import KINDS, ReferenceNotFound, resolve
 
@@ -89,13 +90,8 @@ def prepare(
 
 
 def _in_zone(text: str, zone: tzinfo) -> str:
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return text  # the model's own rule names the problem
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.isoformat()
+    moment = typed_moment(text, zone)
+    return text if moment is None else moment.isoformat()  # else the model names the problem
 
 
 def _money(value: Any) -> Any:

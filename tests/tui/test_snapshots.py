@@ -111,7 +111,9 @@ def waiting_requests(system, attache) -> None:
 def demo_system(demo_file, tmp_path):
     copy = tmp_path / "msafiri.db"
     shutil.copy(demo_file, copy)
-    system = build_system(Settings(database_url=f"sqlite:///{copy}"))
+    # A form's date-time label names the officer's zone: the same on every
+    # machine (not the machine's own, nor a developer's MSAFIRI_TIMEZONE).
+    system = build_system(Settings(database_url=f"sqlite:///{copy}", timezone="UTC"))
     yield system
     system.close()
 

@@ -5,6 +5,8 @@ services apply), shows every rule that fails at once, beside its field and in
 the label's own words, and only posts `Submitted` with a valid command.
 Nothing reaches a service on error. Money is typed in major units with the
 currency's own decimals ("1,200.50" KES) and echoed, parsed, beside the field.
+A date-time typed without a zone is in the officer's zone, as in the CLI
+(msafiri/zones.py), and its label names that zone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import typing
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime, tzinfo
 from enum import Enum
 from functools import cache
 from types import NoneType, UnionType
@@ -33,6 +35,7 @@ from domain.amounts import format_major, minor_to_major_text, parse_major
 from domain.commands import Command, no_later_than_today
 from domain.errors import InvalidCommand
 from domain.values import KENYA_COUNTIES, Money, utcnow
+from msafiri.zones import UTC_ZONE, OfficerZone, typed_moment
 from tui.app.widgets import text_area, text_input
 
 Kind = Literal[
@@ -73,6 +76,7 @@ class FieldSpec:
     options: list[tuple[str, str]] = field(default_factory=list)  # "pick": (label, value)
     condition: str = ""  # when a cross-field rule requires this optional field
     currency: str = ""  # "money": the default currency; "minor": the only one
+    zone: str = "UTC"  # "datetime": the zone one typed without a zone is in
 
     @property
     def words(self) -> str:
@@ -85,7 +89,7 @@ class FieldSpec:
     def label(self) -> str:
         hints = {
             "date": " (YYYY-MM-DD)",
-            "datetime": " (YYYY-MM-DD HH:MM, UTC)",
+            "datetime": f" (YYYY-MM-DD HH:MM, {self.zone} time)",
             "list": " (comma separated)",
             "country": " (two letters, e.g. SA)",
             "money": " (amount and currency)",
@@ -160,7 +164,10 @@ def _is_past_date(metadata: list[Any], info: Any) -> bool:
     return any(getattr(v, "func", None) is no_later_than_today for v in validators)
 
 
-def field_specs(command: type[Command], hidden: set[str]) -> list[FieldSpec]:
+def field_specs(
+    command: type[Command], hidden: set[str], zone: OfficerZone = UTC_ZONE
+) -> list[FieldSpec]:
+    """The form's fields; a date-time is typed, and its default shown, in `zone`."""
     specs = []
     for name, info in command.model_fields.items():
         if name in hidden or name == "expected_version":
@@ -172,7 +179,7 @@ def field_specs(command: type[Command], hidden: set[str]) -> list[FieldSpec]:
         # Ids the command generates itself (a new incident, a new request).
         if kind == "uuid" and info.default_factory is not None:
             continue
-        spec = FieldSpec(name, kind, info.is_required() and not optional)
+        spec = FieldSpec(name, kind, info.is_required() and not optional, zone=zone.name)
         spec.condition = CONDITIONS.get((command.__name__, name), "")
         spec.description = info.description or ""
         if kind == "list":
@@ -186,7 +193,7 @@ def field_specs(command: type[Command], hidden: set[str]) -> list[FieldSpec]:
         if isinstance(default, Enum):
             spec.default = default.value
         elif isinstance(default, datetime):
-            spec.default = default.strftime("%Y-%m-%d %H:%M")
+            spec.default = shown_moment(default, zone.tz)
         elif isinstance(default, date | str):
             spec.default = str(default)
         elif isinstance(default, bool):
@@ -198,12 +205,17 @@ def field_specs(command: type[Command], hidden: set[str]) -> list[FieldSpec]:
     return specs
 
 
-def _parse_datetime(text: str) -> Any:
-    try:
-        value = datetime.fromisoformat(text.replace(" ", "T", 1))
-    except ValueError:
-        return text  # let the model name the rule
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def shown_moment(moment: datetime, zone: tzinfo) -> str:
+    """A date-time as the officer types it, to the minute: in their zone, the
+    one it is read back in."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone)
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _parse_datetime(text: str, zone: tzinfo) -> Any:
+    moment = typed_moment(text, zone)
+    return text if moment is None else moment  # else the model names the rule
 
 
 @cache
@@ -283,6 +295,7 @@ class CommandForm(Vertical):
         choices: dict[str, list[Any]] | None = None,
         currency: str = "",
         references: Callable[[str, str], str] | None = None,
+        zone: OfficerZone = UTC_ZONE,
         **kwargs: Any,
     ):
         """`choices`: for an id field, the records it may name (open_items.Choice),
@@ -292,12 +305,14 @@ class CommandForm(Vertical):
         `references(field, text)`: the id an officer's words name in an id field
         (a username, a case number, an id's first characters, as the CLI takes
         them: projections/references.py); a LookupError's message is the field's
-        error."""
+        error. `zone`: the officer's (msafiri/zones.py), that a date-time typed
+        without one is in; its label names it."""
         super().__init__(**kwargs)
         self.command = command
         self.references = references
+        self.zone = zone
         self.fixed = dict(fixed or {})
-        self.specs = field_specs(command, set(self.fixed))
+        self.specs = field_specs(command, set(self.fixed), zone)
         self._local_errors: list[tuple[str, str]] = []
         self._pristine: tuple[Any, ...] | None = None
         for spec in self.specs:
@@ -307,6 +322,8 @@ class CommandForm(Vertical):
                 spec.default, spec.currency = minor_to_major_text(*_money(value)), value.currency
             elif spec.kind == "minor" and isinstance(value, int) and currency:
                 spec.default = minor_to_major_text(value, currency)
+            elif isinstance(value, datetime):
+                spec.default = shown_moment(value, zone.tz)
             elif value is not None:
                 spec.default = str(value)
             if choices and spec.name in choices:
@@ -465,7 +482,7 @@ class CommandForm(Vertical):
                 if spec.kind == "list":
                     data[spec.name] = [item.strip() for item in text.split(",") if item.strip()]
                 elif spec.kind == "datetime":
-                    data[spec.name] = _parse_datetime(text)
+                    data[spec.name] = _parse_datetime(text, self.zone.tz)
                 elif spec.kind == "country":
                     data[spec.name] = text.upper()
                 elif spec.kind == "uuid" and self.references is not None:

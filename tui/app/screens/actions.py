@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from domain.errors import InvalidCommand, MsafiriError
+from msafiri.zones import officer_zone
 from projections.references import KINDS, resolve
 from tui.app.catalogue import PRESETS, Action, submit
 from tui.app.forms import CommandForm
@@ -76,6 +77,7 @@ class FormScreen(Screen):
         self.currency = currency
 
     def compose(self) -> ComposeResult:
+        app: Any = self.app
         yield Header()
         with VerticalScroll(id="form-page"):
             yield Static(self.action.title, id="form-title", classes="card-title")
@@ -89,6 +91,7 @@ class FormScreen(Screen):
                 choices=self.choices,
                 currency=self.currency,
                 references=self.reference,
+                zone=officer_zone(app.system.settings),
                 id="form",
             )
         yield Footer()

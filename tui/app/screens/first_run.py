@@ -10,6 +10,7 @@ from textual.widgets import Footer, Header, Static
 
 from domain.errors import InvalidCommand
 from domain.officers.commands import CreateFirstAdministrator
+from msafiri.zones import officer_zone
 from tui.app.forms import CommandForm
 
 
@@ -25,7 +26,8 @@ class FirstRunScreen(Screen):
                 "the administrator then registers the other officers and grants their roles.",
                 classes="card-help",
             )
-            yield CommandForm(CreateFirstAdministrator, id="form")
+            zone = officer_zone(self.app.system.settings)
+            yield CommandForm(CreateFirstAdministrator, zone=zone, id="form")
         yield Footer()
 
     def on_command_form_submitted(self, event: CommandForm.Submitted) -> None:
