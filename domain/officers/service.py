@@ -63,6 +63,7 @@ def _unknown_officer_hash() -> str:
     command paid at start-up whether it signed anyone in or not."""
     return _hasher.hash("no officer has this password")
 
+
 REFUSED = "unknown username or wrong password"
 
 
