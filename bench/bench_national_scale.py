@@ -19,9 +19,11 @@ one per size. At each size, in fresh processes, one after another:
   in the TUI (bench_tui_search);
 - `msafiri projections rebuild --shadow`: seconds and events per second.
 
-Each size's figures are one JSON line in `--out` (appended as soon as they are
-known, so a run cut short keeps what it measured) and a row of the table printed
-at the end. A 1M run needs ~30 GB of disk and hours; start it on a quiet
+Each size's figures are JSON lines in `--out`, one appended after each group
+of figures ("partial": true until the rebuild's is in, so a run cut short keeps
+what it measured), and a row of the table printed at the end. `--existing URL
+--sizes N` measures a database already grown (e.g. after a run cut short),
+without the demo. A 1M run needs ~30 GB of disk and hours; start it on a quiet
 machine and nothing else. `--keep` leaves the database (default: dropped).
 """
 
@@ -116,26 +118,38 @@ def rebuild_figures(url: str, events: int) -> dict:
     return {"rebuild_shadow_s": round(seconds, 1), "rebuild_events_per_s": round(events / seconds)}
 
 
-def measure_size(url: str, migrants: int, grown_from: int) -> dict:
+def measure_size(url: str, migrants: int, grown_from: int, out: str) -> dict:
     add = ["--add"] if grown_from else []
     step = migrants - grown_from
     before, _ = database_facts(url)
     demo_s = timed(lambda: msafiri(url, "demo", "--migrants", str(step), *add, "--json"))
+    events, _ = database_facts(url)
+    demo = {
+        "demo_step_migrants": step,
+        "demo_step_s": round(demo_s, 1),
+        "demo_step_events_per_s": round((events - before) / demo_s),
+        "demo_peak_rss_mb": round(children_peak_mb()),
+    }
+    return measure(url, migrants, out, demo)
+
+
+def measure(url: str, migrants: int, out: str, figures: dict | None = None) -> dict:
+    """Every figure of a database at this size, the rebuild (the longest) last.
+    A line is appended to `out` after each group ("partial": true until the
+    last), so a run cut short keeps what it measured."""
     events, size_gb = database_facts(url)
     figures = {
         "migrants": migrants,
         "events": events,
         "database_gb": round(size_gb, 2),
-        "demo_step_migrants": step,
-        "demo_step_s": round(demo_s, 1),
-        "demo_step_events_per_s": round((events - before) / demo_s),
-        "demo_peak_rss_mb": round(children_peak_mb()),
+        **(figures or {}),
         "load_before": round(os.getloadavg()[0], 1),
     }
-    figures |= verify_figures(url)
-    figures |= cold_book(url)
-    figures |= search_figures(url)
-    figures |= rebuild_figures(url, events)
+    for group in (verify_figures, cold_book, search_figures, rebuild_figures):
+        figures |= group(url, events) if group is rebuild_figures else group(url)
+        figures["partial"] = group is not rebuild_figures
+        with open(out, "a") as lines:
+            lines.write(json.dumps(figures) + "\n")
     figures["load_after"] = round(os.getloadavg()[0], 1)
     return figures
 
@@ -162,7 +176,10 @@ def table(rows: list[dict]) -> str:
     lines = ["| " + " | ".join(title for _, title in COLUMNS) + " |"]
     lines.append("|" + "---|" * len(COLUMNS))
     for row in rows:
-        cells = [f"{row[k]:,}" if isinstance(row[k], int) else str(row[k]) for k, _ in COLUMNS]
+        cells = [
+            f"{row[k]:,}" if isinstance(row.get(k), int) else str(row.get(k, "-"))
+            for k, _ in COLUMNS
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -174,10 +191,22 @@ def main() -> None:
     parser.add_argument("--server", default=SERVER)
     parser.add_argument("--out", default="national-scale.jsonl", help="a JSON line per size")
     parser.add_argument("--keep", action="store_true", help="keep the database at the end")
+    parser.add_argument(
+        "--existing",
+        metavar="URL",
+        help="measure this database as it is (no demo; --sizes: its one size in migrants)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     if sizes != sorted(set(sizes)) or sizes[0] <= 0:
         parser.error("--sizes: positive numbers of migrants, ascending, e.g. 50000,200000")
+    if args.existing:
+        if len(sizes) != 1:
+            parser.error("--existing: give its one size, e.g. --sizes 1000000")
+        row = measure(args.existing, sizes[0], args.out)
+        print(json.dumps(row))
+        print(table([row]))
+        return
     with psycopg.connect(f"{args.server}/postgres", autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{args.database}"')
     url = f"{args.server}/{args.database}"
@@ -186,11 +215,9 @@ def main() -> None:
         msafiri(url, "db", "upgrade", "--json")
         grown = 0
         for migrants in sizes:
-            row = measure_size(url, migrants, grown)
+            row = measure_size(url, migrants, grown, args.out)
             grown = migrants
             rows.append(row)
-            with open(args.out, "a") as out:
-                out.write(json.dumps(row) + "\n")
             print(json.dumps(row), flush=True)
     finally:
         if rows:
