@@ -27,7 +27,11 @@ class EveryEventType:
     catches up the read models (`msafiri fund balances`) need not pay."""
 
     def __get__(self, instance: object, owner: type) -> frozenset[str]:
-        return event_type_names()  # cached
+        # Found once, then kept on the class in this descriptor's place: the
+        # runner reads `types` for every record it applies.
+        names = event_type_names()
+        owner.types = names  # type: ignore[attr-defined]
+        return names
 
 
 class ActivityProjection(Projection):
