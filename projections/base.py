@@ -22,6 +22,16 @@ class Projection:
     tables: ClassVar[tuple[str, ...]]
     # Event class names this projection reads; others are skipped cheaply.
     types: ClassVar[frozenset[str]]
+    # Set by a shadow build only (never by a live runner): the projection may
+    # skip per-page upkeep that one set-based statement does better once the
+    # build is at the head - `settle()` does it there. The shadow tables are
+    # not read by anyone until the swap, and a build that dies is started
+    # over, so nothing ever reads what was deferred.
+    deferring: bool = False
+
+    def settle(self, db: ReadModelDb) -> None:
+        """Do what was deferred while `deferring` (inside a transaction, at the
+        shadow's head, before its query-only indexes are built)."""
 
     def apply(self, db: ReadModelDb, records: Sequence[Record]) -> None:
         """Apply records (already filtered to `types`, in log order) inside the

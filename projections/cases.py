@@ -182,6 +182,8 @@ class CasesProjection(Projection):
         cases.flush()
         incidents.flush()
         self.write_terms(db, cases, registered, corrected)
+        if self.deferring:
+            return  # settle() sets every term's stage and destination at the head
         moved = sorted(
             m
             for m, before in filters_before.items()
@@ -191,6 +193,21 @@ class CasesProjection(Projection):
         db.executemany(
             "UPDATE rm_case_search SET stage = ?, destination = ? WHERE migrant_id = ?",
             [(cases.rows[m]["stage"], cases.rows[m]["destination"], m) for m in moved],
+        )
+
+    def settle(self, db: ReadModelDb) -> None:
+        """Every search term's stage and destination from its case, in one
+        statement: in a shadow build each stage change would otherwise
+        rewrite a migrant's terms page after page (~45k single-row UPDATEs at
+        20k migrants, the rebuild's costliest statement)."""
+        differs = (
+            "(s.stage IS DISTINCT FROM c.stage OR s.destination IS DISTINCT FROM c.destination)"
+            if db.is_postgres
+            else "(s.stage IS NOT c.stage OR s.destination IS NOT c.destination)"
+        )
+        db.execute(
+            "UPDATE rm_case_search AS s SET stage = c.stage, destination = c.destination "
+            f"FROM rm_cases AS c WHERE s.migrant_id = c.migrant_id AND {differs}"
         )
 
     @staticmethod

@@ -230,7 +230,10 @@ class ShadowRebuild:
         """Fill the shadow tables up to the log's head (passes until one
         finds less than a page: the head moves while officers work)."""
         assert self.runner is not None, "prepare() first"
+        for projection in self.projections:
+            projection.deferring = True
         read = self._catch_up(progress, stop)
+        self._settle(stop)
         if self.db.is_postgres and self.deferred:
             # Built on the shadow while the live tables serve; the swap only
             # renames them.
@@ -246,6 +249,20 @@ class ShadowRebuild:
                 f"build ({t.error}); the live tables are unchanged"
             )
         return read
+
+    def _settle(self, stop: threading.Event | None) -> None:
+        """At the head: each projection does what it deferred, then keeps up
+        page by page like a live one (the second catch-up, and the swap)."""
+        assert self.runner is not None
+        if stop is not None and stop.is_set():
+            return  # stopped: the swap will not happen, nothing to settle
+        db = self.runner.db
+        with db.transaction():
+            for projection in self.projections:
+                if projection.deferring and projection.name not in self.runner.stopped:
+                    projection.settle(db)
+        for projection in self.projections:
+            projection.deferring = False
 
     def _catch_up(
         self,
