@@ -181,9 +181,14 @@ class CasesProjection(Projection):
                 self.apply_incident(cases, incidents, record)
         cases.flush()
         incidents.flush()
-        self.write_terms(db, cases, registered, corrected)
+        # An incident row carries its migrant's name and sex.
+        db.executemany(
+            "UPDATE rm_incidents SET full_name = ?, sex = ? WHERE migrant_id = ?",
+            [(cases.rows[m]["full_name"], cases.rows[m]["sex"], m) for m in sorted(corrected)],
+        )
         if self.deferring:
-            return  # settle() sets every term's stage and destination at the head
+            return  # settle() writes every case's terms once, at the head
+        self.write_terms(db, cases, registered, corrected)
         moved = sorted(
             m
             for m, before in filters_before.items()
@@ -195,25 +200,35 @@ class CasesProjection(Projection):
             [(cases.rows[m]["stage"], cases.rows[m]["destination"], m) for m in moved],
         )
 
-    def settle(self, db: ReadModelDb) -> None:
-        """Every search term's stage and destination from its case, in one
-        statement: in a shadow build each stage change would otherwise
-        rewrite a migrant's terms page after page (~45k single-row UPDATEs at
-        20k migrants, the rebuild's costliest statement)."""
-        differs = (
-            "(s.stage IS DISTINCT FROM c.stage OR s.destination IS DISTINCT FROM c.destination)"
-            if db.is_postgres
-            else "(s.stage IS NOT c.stage OR s.destination IS NOT c.destination)"
-        )
-        db.execute(
-            "UPDATE rm_case_search AS s SET stage = c.stage, destination = c.destination "
-            f"FROM rm_cases AS c WHERE s.migrant_id = c.migrant_id AND {differs}"
-        )
+    def settle(self, db: ReadModelDb, chunk: int = 5_000) -> None:
+        """Every case's search terms, from its final row, in one pass at the
+        head of a shadow build. Page by page they would be written at
+        registration and rewritten at every stage change - ~45k single-row
+        UPDATEs at 20k migrants, the build's costliest statement - and what
+        a case's terms are (names, documents, phone, case number, stage,
+        destination) is all in its final row."""
+        after = ""
+        while True:
+            rows = db.fetchall(
+                "SELECT migrant_id, full_name, case_number, phone, national_id, "
+                "passport_number, stage, destination FROM rm_cases "
+                "WHERE migrant_id > ? ORDER BY migrant_id LIMIT ?",
+                (after, chunk),
+            )
+            if not rows:
+                return
+            terms = [
+                (term, row[0], row[6], row[7])
+                for row in rows
+                for term in sorted(case_terms(*row[1:6]))
+            ]
+            db.insert_many("rm_case_search", ("term", "migrant_id", "stage", "destination"), terms)
+            after = rows[-1][0]
 
     @staticmethod
     def write_terms(db: ReadModelDb, cases: RowCache, registered: set, corrected: set) -> None:
         """Search terms from each case's final row in this page; a correction
-        replaces the old terms, and its migrant's incident rows follow."""
+        replaces the old terms."""
         stale = sorted(corrected - registered)
         db.delete_keys("rm_case_search", "migrant_id", stale)
         terms = []
@@ -230,10 +245,6 @@ class CasesProjection(Projection):
                 (term, migrant_id, row["stage"], row["destination"]) for term in sorted(found)
             ]
         db.insert_many("rm_case_search", ("term", "migrant_id", "stage", "destination"), terms)
-        db.executemany(
-            "UPDATE rm_incidents SET full_name = ?, sex = ? WHERE migrant_id = ?",
-            [(cases.rows[m]["full_name"], cases.rows[m]["sex"], m) for m in sorted(corrected)],
-        )
 
     def apply_case(self, cases: RowCache, record: Record) -> None:
         d, kind = record.data, record.type
