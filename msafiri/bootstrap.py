@@ -609,6 +609,19 @@ def read_replica(settings: Settings, database: Database) -> Database | None:
         ) from None
 
 
+@dataclass(frozen=True)
+class ShadowParts:
+    """Runs a shadow rebuild's parts in processes built from these settings
+    (msafiri/shadow_parts.py, imported only when a rebuild is split)."""
+
+    settings: Settings
+
+    def __call__(self, groups, head, report, stop=None) -> int:
+        from msafiri.shadow_parts import run_parts
+
+        return run_parts(self.settings, groups, head, report, stop)
+
+
 def build_system(settings: Settings | None = None, *, create: bool = True) -> System:
     """The configured system. `create=False` refuses a SQLite file that does
     not exist (the CLI passes it for every command but `db upgrade`, `demo`
@@ -643,6 +656,7 @@ def build_system(settings: Settings | None = None, *, create: bool = True) -> Sy
         read_database=replica,
     )
     read_models.companions = [system.run_fund_process, audit.keep_up]
+    read_models.shadow_parts = ShadowParts(settings)
     return system
 
 

@@ -30,6 +30,7 @@ REVIEW_COLUMN = {"supervisor": "supervisor_review", "auditor": "auditor_review"}
 
 class AccessProjection(Projection):
     name = "access"
+    rebuild_weight = 0.1
     tables = ("rm_case_access",)
     types = frozenset({*STARTS, "AccessRevoked", "EmergencyAccessReviewed"})
 

@@ -36,6 +36,7 @@ class EveryEventType:
 
 class ActivityProjection(Projection):
     name = "activity"
+    rebuild_weight = 1.5
     tables = ("rm_activity",)
     # Every kind of event: an auditor asks about any of them.
     types = EveryEventType()

@@ -149,6 +149,7 @@ def later(a: str | None, b: str | None) -> str | None:
 
 class CasesProjection(Projection):
     name = "cases"
+    rebuild_weight = 8.0
     tables = ("rm_case_search", "rm_incidents", "rm_cases")
     types = CASE_TYPES | INCIDENT_TYPES
 

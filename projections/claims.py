@@ -92,6 +92,7 @@ PEOPLE_TYPES = frozenset(
 
 class ClaimsProjection(Projection):
     name = "claims"
+    rebuild_weight = 1.5
     tables = ("rm_claim_entries", "rm_claims", "rm_claim_people")
     types = CLAIM_TYPES | PEOPLE_TYPES
 
@@ -291,6 +292,7 @@ AGREEMENT_TYPES = frozenset({"AgreementSet", "AgreementRemoved"})
 
 class CoverageProjection(Projection):
     name = "coverage"
+    rebuild_weight = 0.7
     tables = ("rm_coverage", "rm_agreements")
     types = COVERAGE_TYPES | AGREEMENT_TYPES
 

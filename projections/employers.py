@@ -85,6 +85,7 @@ INCIDENT_TYPES = frozenset(
 
 class EmployersProjection(Projection):
     name = "employers"
+    rebuild_weight = 1.4
     tables = ("rm_party_incidents", "rm_party_contracts", "rm_placements", "rm_parties")
     types = PARTY_TYPES | CASE_TYPES | INCIDENT_TYPES
 

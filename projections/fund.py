@@ -137,6 +137,7 @@ MEMBER_COLUMNS = ("migrant_id", "case_number", "full_name", "sex")
 
 class FundProjection(Projection):
     name = "fund"
+    rebuild_weight = 1.0
     tables = (
         "rm_fund_accounts",
         "rm_fund_pendings",

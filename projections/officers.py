@@ -13,6 +13,7 @@ COLUMNS = ("officer_id", "username", "full_name", "station", "roles", "active")
 
 class OfficersProjection(Projection):
     name = "officers"
+    rebuild_weight = 0.1
     tables = ("rm_officers",)
     types = frozenset({"OfficerRegistered", "RoleGranted", "RoleRevoked", "OfficerDeactivated"})
 

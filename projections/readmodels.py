@@ -36,6 +36,7 @@ from projections.timeline import TimelineProjection
 
 if TYPE_CHECKING:  # the settings live in tui/, the outer layer
     from msafiri.settings import Database, Settings
+    from projections.shadow import Parts
 
 
 def all_projections() -> list[Projection]:
@@ -91,6 +92,9 @@ class ReadModels:
         # Other followers of the log run beside the projections (set by the
         # composition root: the fund process, the audit chain).
         self.companions: list[Callable[[], object]] = []
+        # Runs a shadow build's parts in processes of their own (set by the
+        # composition root: msafiri/shadow_parts.py); None: one process.
+        self.shadow_parts: Parts | None = None
         self._lock = threading.Lock()
 
     def _connect(self) -> ReadModelDb:
@@ -182,14 +186,17 @@ class ReadModels:
         name: str | None = None,
         progress: Callable[[int, int], None] | None = None,
         stop: threading.Event | None = None,
+        processes: int = 1,
     ) -> int:
         """Rebuild the named projection (all when None) into shadow tables
         while the live ones keep serving, swap them in at once, then catch
-        up what came meanwhile (projections/shadow.py)."""
+        up what came meanwhile (projections/shadow.py). `processes` > 1
+        (PostgreSQL): the build is split across that many processes."""
         from projections.shadow import ShadowRebuild
 
         names = self.named(name)
-        read = ShadowRebuild(self, names).run(progress, stop)
+        parts = self.shadow_parts if processes > 1 else None
+        read = ShadowRebuild(self, names, processes=processes, parts=parts).run(progress, stop)
         self.runner.stopped.difference_update(names)
         read += self.runner.run_once(names)
         self.analyze(names)

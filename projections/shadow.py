@@ -17,6 +17,15 @@ swap them in, in one transaction.
              the shadow tracking table. Events written after the shadow's
              last page are applied by the live runner from that position.
 
+On PostgreSQL the build may be split across processes (`processes=N`, run
+by the composition root's `parts`: msafiri/shadow_parts.py): each fills the
+shadow tables of some of the projections up to the head the build started
+from, in its own process (decoding and the projections' Python are most of
+the client's work: threads would share one interpreter lock), then this
+process catches all of them up together and swaps as above. A part whose
+parent died stops at its next page; the next build waits for it to go
+before dropping the leftovers.
+
 Before the swap commits nothing live has changed; DDL is transactional on
 both backends, so a crash (SIGKILL, power) inside the swap leaves the old
 tables whole. A shadow rebuild that died is started over: its half-built
@@ -55,6 +64,14 @@ ANALYZE_FIRST = 10_000
 ANALYZE_GROWTH = 4
 # Any constant, the same in every Msafiri process ("MSSH").
 _SHADOW_LOCK_KEY = 0x4D535348
+# Held (shared) by every part process while it writes; a build's prepare()
+# takes it exclusively, so it drops nothing a part of a dead build still
+# writes to ("MSSP").
+_PARTS_LOCK_KEY = 0x4D535350
+
+# Runs the parts of a split build: (groups of projection names, the head they
+# fill up to, a callback for progress, the stop event) -> log entries read.
+Parts = Callable[[list[list[str]], int, Callable[[], None], "threading.Event | None"], int]
 
 _INDEX_HEAD = re.compile(r'^CREATE (UNIQUE )?INDEX "?(\w+)"? ON "?([\w.]+)"?', re.IGNORECASE)
 _TABLE_HEAD = re.compile(r'^CREATE TABLE "?(\w+)"?', re.IGNORECASE)
@@ -82,9 +99,13 @@ class ShadowRebuild:
         read_models: ReadModels,
         names: Sequence[str],
         batch_size: int | None = None,
+        processes: int = 1,
+        parts: Parts | None = None,
     ):
         self.read_models = read_models
         self.names = list(names)
+        self.processes = processes
+        self.parts = parts
         # Fresh projection objects: nothing shared with the live runner.
         self.projections: list[Projection] = [
             type(p)() for p in read_models.projections if p.name in self.names
@@ -160,6 +181,10 @@ class ShadowRebuild:
         return found
 
     def prepare(self) -> None:
+        if self.db.is_postgres:
+            # A part of a dead build may still be writing: wait for it to stop.
+            self.db.fetchone("SELECT pg_advisory_lock(?)", (_PARTS_LOCK_KEY,))
+            self.db.fetchone("SELECT pg_advisory_unlock(?)", (_PARTS_LOCK_KEY,))
         self.clean()
         db = self.db
         with db.transaction():
@@ -230,10 +255,22 @@ class ShadowRebuild:
         """Fill the shadow tables up to the log's head (passes until one
         finds less than a page: the head moves while officers work)."""
         assert self.runner is not None, "prepare() first"
-        for projection in self.projections:
-            projection.deferring = True
-        read = self._catch_up(progress, stop)
-        self._settle(stop)
+        groups = self.split(self.processes)
+        if self.parts is not None and self.db.is_postgres and len(groups) > 1:
+            head = self.db.max_notification_id()
+
+            def report() -> None:
+                if progress is not None:
+                    progress(self.shadow_position(), head)
+
+            read = self.parts(groups, head, report, stop)
+            for projection in self.projections:
+                projection.deferring = False  # the parts settled theirs
+        else:
+            for projection in self.projections:
+                projection.deferring = True
+            read = self._catch_up(progress, stop)
+            self._settle(stop)
         if self.db.is_postgres and self.deferred:
             # Built on the shadow while the live tables serve; the swap only
             # renames them.
@@ -248,6 +285,56 @@ class ShadowRebuild:
                 f"projection {t.projection} stopped at event {t.failed_id} in the shadow "
                 f"build ({t.error}); the live tables are unchanged"
             )
+        return read
+
+    def split(self, processes: int) -> list[list[str]]:
+        """The projections in `processes` groups of about equal work (each
+        projection's `rebuild_weight`, heaviest first into the lightest group)."""
+        count = max(1, min(processes, len(self.projections)))
+        groups: list[list[str]] = [[] for _ in range(count)]
+        loads = [0.0] * count
+        for projection in sorted(self.projections, key=lambda p: -p.rebuild_weight):
+            lightest = loads.index(min(loads))
+            groups[lightest].append(projection.name)
+            loads[lightest] += projection.rebuild_weight
+        return [g for g in groups if g]
+
+    def shadow_position(self) -> int:
+        """How far the slowest shadow projection is."""
+        row = self.db.fetchone(f"SELECT min(position) FROM rm_tracking{SUFFIX}")
+        return int(row[0] or 0) if row else 0
+
+    def fill_part(self, head: int, alive: Callable[[], bool]) -> int:
+        """One part of a split build (in its own process): fill this object's
+        projections' shadow tables up to `head` and settle them. The shadow
+        tables and tracking rows were made by the build's prepare(). Stops
+        (ShadowRebuildFailed) at the next page once `alive()` is False."""
+        self.db.fetchone("SELECT pg_advisory_lock_shared(?)", (_PARTS_LOCK_KEY,))
+        self.runner = Runner(
+            ReadModelDb(self.database, self.timeout, self.renames),
+            self.projections,
+            self.read_models.decoder,
+            self.batch_size,
+        )
+        for projection in self.projections:
+            projection.deferring = True
+        analyzing = self._analyzing(None)
+
+        def page_done(position: int, head: int) -> None:
+            if not alive():
+                raise ShadowRebuildFailed("the shadow build this part belonged to is gone")
+            if analyzing is not None:
+                analyzing(position, head)
+
+        read = self.runner.run_once(progress=page_done, until=head)
+        failed = [t for t in self.runner.tracking().values() if t.failed_id is not None]
+        if failed:
+            t = failed[0]
+            raise ShadowRebuildFailed(
+                f"projection {t.projection} stopped at event {t.failed_id} in the shadow "
+                f"build ({t.error}); the live tables are unchanged"
+            )
+        self._settle(None)
         return read
 
     def _settle(self, stop: threading.Event | None) -> None:
@@ -357,10 +444,15 @@ class ShadowRebuild:
             else:
                 for definition in self.final_indexes:
                     db.execute(definition)
+            # An upsert: on a database whose read models never ran here (no
+            # live runner made their rows yet) an UPDATE would leave them
+            # missing, and the next runner would apply the whole log again
+            # onto the swapped tables from position 0.
             db.executemany(
-                "UPDATE rm_tracking SET position = ?, failed_id = NULL, error = NULL "
-                "WHERE projection = ?",
-                [(int(positions[n]), n) for n in self.names],
+                "INSERT INTO rm_tracking (projection, position) VALUES (?, ?) "
+                "ON CONFLICT (projection) DO UPDATE SET position = excluded.position, "
+                "failed_id = NULL, error = NULL",
+                [(n, int(positions[n])) for n in self.names],
             )
             # A plain rebuild of these that never finished: its indexes are
             # all there now.

@@ -32,6 +32,7 @@ OPENING = frozenset({"IncidentReferred", "AssistanceProvided", "AssistancePaid"}
 
 class StatisticsProjection(Projection):
     name = "statistics"
+    rebuild_weight = 3.0
     tables = (
         "rm_stats_migrants",
         "rm_stats_incidents",

@@ -36,6 +36,7 @@ COLUMNS = (
 
 class TimelineProjection(Projection):
     name = "timeline"
+    rebuild_weight = 2.5
     tables = ("rm_timeline", "rm_timeline_subjects")
     types = CASE_TYPES | INCIDENT_TYPES | DISBURSEMENT_TYPES
 

@@ -276,6 +276,31 @@ def test_cli_rebuild_and_status(system, read_models):
     assert result.exit_code != 0 and "no projection 'nope'" in result.output
 
 
+def test_cli_shadow_rebuild_in_two_processes(system, read_models):
+    """`--processes 2`: PostgreSQL splits the shadow build; SQLite (one
+    writer at a time) and a plain rebuild refuse it, naming the rule."""
+    write_in_chunks(system, None, chunks=1, migrants=10)
+    env = {"MSAFIRI_DATABASE_URL": system.settings.database_url}
+    runner = CliRunner()
+    result = runner.invoke(cli, ["projections", "rebuild", "--processes", "2"], env=env)
+    assert result.exit_code == 2 and "--processes: only with --shadow" in result.output
+    result = runner.invoke(cli, ["projections", "rebuild", "--shadow", "--processes", "0"], env=env)
+    assert result.exit_code == 2 and "--processes" in result.output
+    args = ["projections", "rebuild", "--shadow", "--processes", "2", "--json"]
+    result = runner.invoke(cli, args, env=env)
+    if system.database.backend == "sqlite":
+        assert result.exit_code == 2 and "PostgreSQL only" in result.output
+        return
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    head = system.store.recorder.max_notification_id()
+    assert report["shadow"] is True and 0 < report["events"] <= head, (result.output, head)
+    names = set(read_models.names)
+    result = runner.invoke(cli, ["projections", "status", "--json"], env=env)
+    status = [r for r in json.loads(result.output) if r["name"] in names]
+    assert {r["name"] for r in status} == names and all(r["lag"] == 0 for r in status)
+
+
 def test_fund_read_models_agree_with_the_book(system, read_models):
     write_in_chunks(system, read_models, chunks=2, migrants=120)
     read_models.catch_up()

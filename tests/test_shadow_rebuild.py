@@ -15,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from msafiri.bootstrap import ShadowParts
 from msafiri.demo.officers import ensure_demo_officers
 from msafiri.demo.population import populate_with_fund
 from projections.db import ReadModelDb
 from projections.readmodels import ReadModels
-from projections.shadow import ShadowRebuild
+from projections.shadow import ShadowRebuild, ShadowRebuildFailed
 from tests.test_projections_support import (
     assert_same,
     dump,
@@ -125,6 +126,93 @@ def test_reads_see_the_live_tables_until_the_swap_then_a_clean_rebuild(system):
     models.close()
 
 
+def test_a_build_split_across_processes_equals_a_clean_rebuild(system):
+    """PostgreSQL: `processes=2` fills the shadow tables in two processes of
+    their own (msafiri/shadow_parts.py), then swaps; SQLite (one writer at a
+    time) builds in this process and never starts a part."""
+    models = ReadModels(system.settings, system.database, system.store)
+    ensure_demo_officers(system)
+    write_in_chunks(system, models, chunks=1, migrants=30)
+    models.catch_up()
+    models.rebuild()
+    clean = dump(system.database)
+    indexes, _ = catalogue(system.database)
+    mark_live(system.database)
+    started: list[list[list[str]]] = []
+    real = ShadowParts(system.settings.model_copy(update={"projection_batch_size": 25}))
+
+    def parts(groups, head, report, stop=None) -> int:
+        started.append(groups)
+        return real(groups, head, report, stop)
+
+    models.shadow_parts = parts
+    seen: list[tuple[int, int]] = []
+    models.rebuild_shadow(progress=lambda at, head: seen.append((at, head)), processes=2)
+
+    assert marks(system.database) == {"rm_cases": False, "rm_officers": False}
+    assert_same(clean, dump(system.database))
+    assert catalogue(system.database) == (indexes, [])
+    if system.database.backend == "postgresql":
+        (groups,) = started
+        assert len(groups) == 2
+        assert sorted(n for group in groups for n in group) == sorted(models.names)
+        # The heaviest projection is alone with the lighter ones.
+        assert not {"cases", "statistics"} <= set(groups[0])
+        assert seen and seen[-1][0] == seen[-1][1]  # progress reached the head
+    else:
+        assert started == []
+    models.close()
+
+
+def test_a_database_whose_read_models_never_ran(system):
+    """No live runner has made the tracking rows yet (events written, read
+    models never caught up - or a read model new in this release): the swap
+    must record the shadow's positions anyway, or the next runner applies
+    the whole log again onto the swapped tables."""
+    write_in_chunks(system, None, chunks=1, migrants=10)
+    models = ReadModels(system.settings, system.database, system.store)
+    db = ReadModelDb(system.database)
+    try:
+        assert db.fetchall("SELECT projection FROM rm_tracking") == []
+    finally:
+        db.close()
+    read = models.rebuild_shadow()
+    assert read == system.store.recorder.max_notification_id()
+    status = models.status()
+    assert {s.name for s in status} == set(models.names)
+    assert all(s.failed_id is None and s.lag == 0 for s in status), status
+    assert models.catch_up() == 0
+    clean = dump(system.database)
+    models.rebuild()
+    assert_same(clean, dump(system.database))
+    models.close()
+
+
+def test_a_part_that_fails_leaves_the_live_tables(system):
+    if system.database.backend != "postgresql":
+        # The CLI refuses --processes on SQLite (tests/test_cli_projections.py).
+        assert ShadowRebuild(
+            ReadModels(system.settings, system.database, system.store),
+            ["cases", "timeline"],
+            processes=2,
+            parts=lambda *args: pytest.fail("SQLite must not start parts"),
+        ).split(2) == [["cases"], ["timeline"]]
+        return
+    models = ReadModels(system.settings, system.database, system.store)
+    write_in_chunks(system, models, chunks=1, migrants=10)
+    models.catch_up()
+    mark_live(system.database)
+    marked = dump(system.database)
+    # The parts cannot open the database: each says so, the build stops.
+    gone = system.settings.database_url.rsplit("/", 1)[0] + "/msafiri_no_such_database"
+    models.shadow_parts = ShadowParts(system.settings.model_copy(update={"database_url": gone}))
+    with pytest.raises(ShadowRebuildFailed, match="msafiri_no_such_database"):
+        models.rebuild_shadow(processes=2)
+    assert_same(marked, dump(system.database))
+    assert catalogue(system.database)[1] == []  # the shadow tables were dropped
+    models.close()
+
+
 def test_one_projection_and_a_dead_runs_leftovers(system):
     models = ReadModels(system.settings, system.database, system.store)
     write_in_chunks(system, models, chunks=1, migrants=15)
@@ -196,15 +284,29 @@ from msafiri.settings import Settings
 settings = Settings(database_url=sys.argv[1], projection_batch_size=20)
 system = build_system(settings)  # the event store opens the sealed events
 models = ReadModels(settings, system.database, system.store)
+models.shadow_parts = system.read_models.shadow_parts
 models.runner
 print("ready", flush=True)
-models.rebuild_shadow()
+models.rebuild_shadow(processes=int(sys.argv[2]))
 print("done", flush=True)
 """
 
 
 @pytest.mark.slow
 def test_a_shadow_rebuild_killed_at_random_moments_leaves_the_live_tables(system):
+    kill_at_random_moments(system, processes=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_split_shadow_rebuild_killed_at_random_moments_leaves_the_live_tables(system):
+    """Split across two processes (PostgreSQL only): the kill lands on the
+    parent; its parts stop at their next page, and the next build waits for
+    them before it drops their tables."""
+    kill_at_random_moments(system, processes=2)
+
+
+def kill_at_random_moments(system, processes: int) -> None:
     models = ReadModels(system.settings, system.database, system.store)
     write_in_chunks(system, models, chunks=1, migrants=80)
     models.catch_up()
@@ -214,7 +316,7 @@ def test_a_shadow_rebuild_killed_at_random_moments_leaves_the_live_tables(system
 
     def start() -> subprocess.Popen:
         worker = subprocess.Popen(
-            [sys.executable, "-c", WORKER, system.settings.database_url],
+            [sys.executable, "-c", WORKER, system.settings.database_url, str(processes)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,

@@ -256,13 +256,31 @@ def run(ctx: CliContext) -> None:
     is_flag=True,
     help="Build into shadow tables while the live ones keep serving; swap at the end.",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 16),
+    default=1,
+    show_default=True,
+    help="With --shadow on PostgreSQL: split the build across this many processes "
+    "(about one a core; docs/operations.md).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def rebuild(ctx: CliContext, name: str | None, shadow: bool, as_json: bool) -> None:
+def rebuild(ctx: CliContext, name: str | None, shadow: bool, processes: int, as_json: bool) -> None:
     from projections.readmodels import UnknownProjection
     from projections.shadow import ShadowRebuildFailed
 
+    if processes > 1 and not shadow:
+        raise click.UsageError("--processes: only with --shadow (a plain rebuild is one process)")
     read_models, own = _read_models(ctx)
+    if processes > 1 and read_models.database.backend != "postgresql":
+        if own:
+            read_models.close()
+        raise click.UsageError("--processes: PostgreSQL only (SQLite has one writer at a time)")
+    if processes > 1 and read_models.shadow_parts is None:
+        from msafiri.bootstrap import ShadowParts
+
+        read_models.shadow_parts = ShadowParts(ctx.settings)
     try:
         read_models.named(name)  # before the progress bar is drawn
     except UnknownProjection as error:
@@ -288,7 +306,7 @@ def rebuild(ctx: CliContext, name: str | None, shadow: bool, as_json: bool) -> N
                 )
 
             if shadow:
-                events = read_models.rebuild_shadow(name, advance)
+                events = read_models.rebuild_shadow(name, advance, processes=processes)
             else:
                 events = read_models.rebuild(name, advance)
     except ShadowRebuildFailed as error:
