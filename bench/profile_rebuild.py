@@ -1,6 +1,7 @@
 """Where a shadow rebuild's time goes: per read model, decoding, reading the log.
 
     uv run python -m bench.profile_rebuild --database-url URL [--cprofile FILE]
+    uv run python -m bench.profile_rebuild --database-url URL --processes 2
 
 Runs `rebuild_shadow()` of every read model in-process on an existing
 database (e.g. one `msafiri demo` filled) and prints, besides the rate, the
@@ -8,6 +9,10 @@ seconds spent (--detail) in each projection's `apply`, in decoding pages and in 
 them - wall time of this process's calls (the server's work for a
 statement is inside its projection's figure). With --cprofile the whole
 rebuild also runs under cProfile and the file is written for pstats.
+With --processes N the build is split across N processes (PostgreSQL,
+msafiri/shadow_parts.py); their CPU is counted with this process's, and the
+server's backends are sampled while they live (a part's connections close
+before the build ends).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ import argparse
 import cProfile
 import os
 import re
+import resource
+import threading
 import time
 from collections import defaultdict
 
-from msafiri.bootstrap import build_system
+from msafiri.bootstrap import ShadowParts, build_system
 from msafiri.settings import Settings
 from projections import log as log_module
 from projections import runner as runner_module
@@ -66,6 +73,7 @@ def main() -> None:
         help="msafiri.data_keys.MAX_CACHED_KEYS for this run (to see a bigger log's misses)",
     )
     parser.add_argument("--detail", action="store_true", help="time each read model and statement")
+    parser.add_argument("--processes", type=int, default=1, help="split the build (PostgreSQL)")
     args = parser.parse_args()
     if args.max_cached_keys:
         import msafiri.data_keys
@@ -74,6 +82,7 @@ def main() -> None:
     settings = Settings(database_url=args.database_url)
     system = build_system(settings)
     models = open_read_models(settings, system.database, system.store)
+    models.shadow_parts = ShadowParts(settings)
     spent: dict[str, float] = defaultdict(float)
 
     def timed(label, function):
@@ -116,10 +125,12 @@ def main() -> None:
     # The server's side of the work (same machine): CPU of its processes
     # on this database, read before each connection closes.
     server_cpu = [0.0, 0.0]
+    counted: set[int] = set()
     close = ReadModelDb.close
 
     def close_counted(self) -> None:
         if self.is_postgres and self.conn is not None and not self.conn.closed:
+            counted.add(self.conn.info.backend_pid)
             used, wrote = backend_cpu(self.conn.info.backend_pid)
             server_cpu[0] += used
             server_cpu[1] += wrote
@@ -127,23 +138,49 @@ def main() -> None:
 
     ReadModelDb.close = close_counted
     before = database_backends(models.runner.db)
+    # Backends that come and go during the build (the parts'): the last
+    # figures seen of each, sampled from a connection of our own.
+    seen: dict[int, tuple[float, float]] = {}
+    sampling = threading.Event()
+
+    def sample() -> None:
+        watcher = ReadModelDb(models.database)
+        try:
+            while not sampling.wait(0.25):
+                for pid, figures in database_backends(watcher).items():
+                    if pid != watcher.conn.info.backend_pid and figures != (0.0, 0.0):
+                        seen[pid] = figures
+        finally:
+            watcher.close()
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     profiler = cProfile.Profile() if args.cprofile else None
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     began, cpu_began = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
-    events = models.rebuild_shadow()
+    events = models.rebuild_shadow(processes=args.processes)
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.cprofile)
     seconds = time.perf_counter() - began
     cpu = time.process_time() - cpu_began
-    after = database_backends(models.runner.db)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu += (ended.ru_utime - children.ru_utime) + (ended.ru_stime - children.ru_stime)
+    sampling.set()
+    sampler.join()
+    after = {**seen, **database_backends(models.runner.db)}
     zero = (0.0, 0.0)
-    server = server_cpu[0] + sum(c[0] - before.get(pid, zero)[0] for pid, c in after.items())
-    wrote = server_cpu[1] + sum(c[1] - before.get(pid, zero)[1] for pid, c in after.items())
+    # Ours that closed were counted by close_counted; the parts' backends
+    # (gone now) by what was last sampled of them.
+    rest = {pid: c for pid, c in after.items() if pid not in counted}
+    server = server_cpu[0] + sum(c[0] - before.get(pid, zero)[0] for pid, c in rest.items())
+    wrote = server_cpu[1] + sum(c[1] - before.get(pid, zero)[1] for pid, c in rest.items())
     print(
         f"{events:,} events in {seconds:.1f} s: {events / seconds:,.0f} events/s; "
-        f"CPU s: this process {cpu:.1f}, server {server:.1f}, "
+        f"processes {args.processes}; CPU s: this process and its parts {cpu:.1f}, "
+        f"server {server:.1f}, "
         f"{1e6 * (cpu + server) / events:.0f} us/event; server wrote {wrote / 1e6:,.0f} MB"
     )
     for label, value in sorted(spent.items(), key=lambda kv: -kv[1]):
