@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from domain.cases.aggregate import Migrant
@@ -317,3 +318,34 @@ def test_claims_and_coverage_leave_the_people_of_a_seed_as_they_were():
         recording_time.reset(token)
     assert stories[0] == stories[1]
     assert money[0] and money[1] and money[0] != money[1]
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_read_models_follow_the_demo_from_a_process_of_their_own(system):
+    """PostgreSQL (SQLite has one writer): while the demo writes, a follower
+    process brings the read models and the audit chain to the log's head,
+    so the catch-up after the demo is only its tail."""
+    import multiprocessing
+    import time
+
+    from msafiri.cli.demo import following
+
+    actors = ensure_demo_officers(system)
+    models = system.read_models
+    with following(system):
+        assert [p.name for p in multiprocessing.active_children()] == ["demo-follower"]
+        populate(system.store, actors, 20, seed=5)
+        head = system.store.recorder.max_notification_id()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            status = models.status()
+            chained = system.audit.head()
+            if all(s.position == head for s in status) and chained and chained.position >= head:
+                break
+            time.sleep(0.2)
+        # Nothing in this process applied a page: the follower did it all.
+        assert "runner" not in vars(models._runners)
+        assert all(s.position == head and s.failed_id is None for s in models.status())
+        assert system.audit.head().position >= head
+    assert models.catch_up() == 0
+    assert multiprocessing.active_children() == []  # stopped and joined

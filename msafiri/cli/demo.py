@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
+import multiprocessing
+import os
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -134,37 +135,56 @@ FOLLOW_POLL_SECONDS = 1.0
 @contextlib.contextmanager
 def following(system) -> Iterator[None]:
     """On PostgreSQL, the read models and the audit chain follow the log in a
-    thread while the demo writes it (their own connections; each follower is
-    exactly-once, as beside any writer), so the catch-up after the demo is
-    only its tail: at 20k migrants the catch-up was ~45% of the demo's time,
-    most of it the server's, which overlaps with the demo's own round trips.
+    process of their own while the demo writes it (their own connections;
+    each follower is exactly-once, as beside any writer), so the catch-up
+    after the demo is only its tail: at 20k migrants the catch-up was ~45% of
+    the demo's time, most of it the server's, which overlaps with the demo's
+    own round trips. A process, not a thread: decoding and the projections'
+    Python would otherwise share one interpreter lock with the demo's own.
     Projections that applied nothing yet keep their query-only indexes
     deferred until the final catch-up (`run_once(until=...)` leaves them).
     Not the fund process: the demo runs it at its own simulated times. Not
-    on SQLite: one file, one writer at a time. A failure here is left to the
+    on SQLite: one file, one writer at a time. A failure there is left to the
     final catch-up, which does the same work again from where it stopped."""
     if system.database.backend != "postgresql":
         yield
         return
-    stop = threading.Event()
-
-    def follow() -> None:
-        runner = system.read_models.runner  # this thread's own connection
-        try:
-            runner.defer_fresh_indexes()
-            while not stop.is_set():
-                read = runner.run_once(until=runner.db.max_notification_id(), stop=stop)
-                if not stop.is_set():
-                    read += system.audit.extend_chain()
-                if read < 1000:
-                    stop.wait(FOLLOW_POLL_SECONDS)
-        except Exception as error:  # said, not raised: the final catch-up redoes it
-            log.warning("the read models stopped following the demo (%s); caught up after", error)
-
-    thread = threading.Thread(target=follow, name="demo-follower", daemon=True)
-    thread.start()
+    context = multiprocessing.get_context("spawn")  # no inherited connections
+    stop = context.Event()
+    follower = context.Process(
+        target=follow_the_log,
+        args=(system.settings, stop, os.getpid()),
+        name="demo-follower",
+        daemon=True,
+    )
+    follower.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join()
+        follower.join()
+
+
+def follow_the_log(settings, stop, parent: int) -> None:
+    """The demo's follower, in its own process: pages of the log into the
+    read models and the audit chain until `stop` (or its parent is gone)."""
+    from msafiri.bootstrap import build_system
+
+    try:
+        system = build_system(settings, create=False)
+    except Exception as error:  # said, not raised: the final catch-up does it all
+        log.warning("the read models could not follow the demo (%s); caught up after", error)
+        return
+    try:
+        runner = system.read_models.runner
+        runner.defer_fresh_indexes()
+        while not stop.is_set() and os.getppid() == parent:
+            read = runner.run_once(until=runner.db.max_notification_id(), stop=stop)
+            if not stop.is_set():
+                read += system.audit.extend_chain()
+            if read < 1000:
+                stop.wait(FOLLOW_POLL_SECONDS)
+    except Exception as error:  # said, not raised: the final catch-up redoes it
+        log.warning("the read models stopped following the demo (%s); caught up after", error)
+    finally:
+        system.close()
