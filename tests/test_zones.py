@@ -123,3 +123,26 @@ def test_stored_instants_are_shown_in_the_zone():
     assert shown("2026-11-20T06:30:00", riyadh) == "2026-11-20 09:30"
     assert shown("2026-11-20", riyadh) == "2026-11-20"
     assert shown(None, riyadh) == shown("", riyadh) == "-"
+
+
+def test_a_browsers_app_process_keeps_the_servers_zone(monkeypatch):
+    """`msafiri serve` runs the TUI once per browser tab, in the server's
+    environment: its MSAFIRI_TIMEZONE (and TZ) reach every app process, so a
+    browser officer's screens follow the same rule and name the zone."""
+    from msafiri.serve.app_process import BrowserAppProcess
+
+    monkeypatch.setenv("MSAFIRI_TIMEZONE", "Asia/Riyadh")
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+
+    async def nothing(*_):
+        return None
+
+    process = BrowserAppProcess(
+        write_bytes=nothing,
+        write_str=nothing,
+        close=nothing,
+        download_manager=None,
+        client_address="192.0.2.7",
+    )
+    environment = process._build_environment()
+    assert environment["MSAFIRI_TIMEZONE"] == "Asia/Riyadh" and environment["TZ"] == "Europe/Berlin"
