@@ -24,6 +24,7 @@ from domain.values import Role, utcnow
 from domain.viewer import Viewer
 from msafiri.bootstrap import System
 from msafiri.settings import officer_connection
+from msafiri.zones import officer_zone
 from tui.app.catalogue import actions_for
 from tui.app.guard import explain, write_crash_log
 from tui.app.live import LiveUpdates
@@ -84,6 +85,9 @@ class MsafiriApp(App[None]):
         # Terminal, SSH or browser (`msafiri serve`): for the status screen,
         # the access log, and where an export goes.
         self.connection, self.connection_from = officer_connection(system.settings)
+        # The officer's zone (msafiri/zones.py): forms read typed times in it
+        # and screens show stored instants in it, naming it.
+        self.zone = officer_zone(system.settings)
 
     # -- start-up and sessions ----------------------------------------------
 

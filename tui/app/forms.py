@@ -199,8 +199,8 @@ def field_specs(
         elif isinstance(default, bool):
             spec.default = "yes" if default else ""
         elif kind == "date" and _is_past_date(metadata, info):
-            # Most records are made the day they happen.
-            spec.default = utcnow().date().isoformat()
+            # Most records are made the day they happen: today where the officer is.
+            spec.default = utcnow().astimezone(zone.tz).date().isoformat()
         specs.append(spec)
     return specs
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any
 from uuid import UUID
 
 from domain.values import format_minor
+from msafiri.zones import shown
 
 
 @dataclass(frozen=True)
@@ -27,12 +29,12 @@ def _words(value: Any) -> str:
     return str(getattr(value, "value", value)).replace("_", " ")
 
 
-def _day(event: Any) -> str:
-    moment = getattr(event, "occurred_at", None) or event.timestamp
-    return moment.date().isoformat()
+def _day(event: Any, zone: tzinfo) -> str:
+    """The day it happened where the officer is (msafiri/zones.py)."""
+    return shown(getattr(event, "occurred_at", None) or event.timestamp, zone, "date")
 
 
-def open_referrals(store: Any, migrant_id: UUID) -> list[Choice]:
+def open_referrals(store: Any, migrant_id: UUID, zone: tzinfo = UTC) -> list[Choice]:
     """Referrals with no outcome yet, or an 'ongoing' one (the aggregate's rule)."""
     made: dict[UUID, str] = {}
     outcome: dict[UUID, str | None] = {}
@@ -40,7 +42,7 @@ def open_referrals(store: Any, migrant_id: UUID) -> list[Choice]:
         kind = type(event).__name__
         if kind == "ReferralMade":
             made[event.referral_id] = (
-                f"{_words(event.service)} · {event.partner} · referred {_day(event)}"
+                f"{_words(event.service)} · {event.partner} · referred {_day(event, zone)}"
             )
             outcome[event.referral_id] = None
         elif kind == "ReferralOutcomeRecorded":
@@ -52,7 +54,7 @@ def open_referrals(store: Any, migrant_id: UUID) -> list[Choice]:
     ]
 
 
-def open_assistance_requests(store: Any, incident_id: UUID) -> list[Choice]:
+def open_assistance_requests(store: Any, incident_id: UUID, zone: tzinfo = UTC) -> list[Choice]:
     """Assistance requests neither provided, paid nor declined."""
     asked: dict[UUID, str] = {}
     status: dict[UUID, str] = {}
@@ -65,7 +67,7 @@ def open_assistance_requests(store: Any, incident_id: UUID) -> list[Choice]:
                 estimate = f" · {format_minor(money.amount_minor, money.currency)} {money.currency}"
             payee = f" to {event.payee}" if event.payee else ""
             asked[event.request_id] = (
-                f"{_words(event.kind)}{estimate}{payee} · requested {_day(event)}"
+                f"{_words(event.kind)}{estimate}{payee} · requested {_day(event, zone)}"
             )
             status[event.request_id] = "requested"
         elif kind in ("AssistanceProvided", "AssistancePaid", "AssistanceDeclined"):
@@ -74,8 +76,8 @@ def open_assistance_requests(store: Any, incident_id: UUID) -> list[Choice]:
 
 
 # action key -> (the field to pick, what it is called, where the choices come from
-# (store, the case or incident id), which id of the form's target it needs)
-PICKERS: dict[str, tuple[str, str, Callable[[Any, UUID], list[Choice]], str]] = {
+# (store, the case or incident id, the officer's zone), which id of the form's target it needs)
+PICKERS: dict[str, tuple[str, str, Callable[[Any, UUID, tzinfo], list[Choice]], str]] = {
     "case.referral_outcome": ("referral_id", "open referral", open_referrals, "migrant_id"),
     "incident.provided": (
         "request_id",

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from domain.ids import officer_id
 from domain.viewer import Viewer
+from msafiri.zones import shown
 from projections.audit.trail import trail_line
 from projections.queries import Page, Queries, TimelineEntry
 from projections.readmodels import ReadModels, open_read_models
@@ -215,8 +216,8 @@ def _trail(line: dict[str, Any], username: str | None = None) -> TrailLine:
     )
 
 
-def when(iso: str | None, with_time: bool = True) -> str:
-    """'2026-11-01T08:00:00.000000Z' -> '2026-11-01 08:00' (UTC)."""
-    if not iso:
-        return "-"
-    return iso[:16].replace("T", " ") if with_time else iso[:10]
+def when(iso: str | None, zone: tzinfo, with_time: bool = True) -> str:
+    """A stored instant in the officer's zone (msafiri/zones.py), to the
+    minute or its date there: '2026-11-01T08:00:00Z' in Asia/Riyadh ->
+    '2026-11-01 11:00'. The screen names the zone (a header or a line)."""
+    return shown(iso, zone, "minute" if with_time else "date")

@@ -23,11 +23,17 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from domain.access.aggregate import REVIEWERS
 from domain.errors import InvalidCommand
+from msafiri.zones import shown
 from projections.references import KINDS, ReferenceNotFound, resolve
 from tui.app.screens.audit import _day
 from tui.app.widgets import literals, text_input
 
-COLUMNS = ("#", "When (UTC)", "Who", "Role", "What", "Record", "Reason", "Details")
+
+def columns(zone: str) -> tuple[str, ...]:
+    """Times are the officer's, and the header names the zone."""
+    return ("#", f"When ({zone})", "Who", "Role", "What", "Record", "Reason", "Details")
+
+
 MODES = [
     ("who viewed a case", "case"),
     ("what an officer viewed", "officer"),
@@ -61,7 +67,7 @@ class AccessLogScreen(Screen):
             yield text_input(id="since", placeholder="from YYYY-MM-DD")
             yield text_input(id="until", placeholder="to YYYY-MM-DD")
         table: DataTable = DataTable(id="entries", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
+        table.add_columns(*columns(self.app.zone.name))
         yield table
         yield Static("Type a case number and press Enter; F5 verifies the chain", id="access-info")
         yield Footer()
@@ -83,7 +89,8 @@ class AccessLogScreen(Screen):
         subject = self.query_one("#subject", Input).value.strip()
         since_text = self.query_one("#since", Input).value
         until_text = self.query_one("#until", Input).value
-        since, until = _day(since_text), _day(until_text, end=True)
+        zone = app.zone.tz  # dates typed are the officer's days
+        since, until = _day(since_text, zone), _day(until_text, zone, end=True)
         if (since_text.strip() and since is None) or (until_text.strip() and until is None):
             app.notify("from and to are dates, e.g. 2026-11-30", severity="warning")
             return
@@ -117,12 +124,13 @@ class AccessLogScreen(Screen):
         if self.mode_shown == "break_glass":
             self._show_waiting(title, entries)
             return
+        zone = self.app.zone.tz
         for e in entries:
             record = f"{e['subject_kind']} {e['subject_id'][:13]}" if e["subject_id"] else "-"
             table.add_row(
                 *literals(
                     str(e["seq"]),
-                    e["recorded_at"][:19].replace("T", " "),
+                    shown(e["recorded_at"], zone, "second"),
                     e["username"],
                     (e["role"] or "-").replace("_", " "),
                     e["action"].replace("_", " "),
@@ -157,17 +165,18 @@ class AccessLogScreen(Screen):
 
     def _show_waiting(self, title: str, uses: list[dict]) -> None:
         table = self.query_one("#entries", DataTable)
+        zone = self.app.zone.tz
         for use in uses:
             table.add_row(
                 *literals(
                     use["grant_id"][:8],
-                    use["given_at"][:19].replace("T", " "),
+                    shown(use["given_at"], zone, "second"),
                     use["username"],
                     (use["given_by_role"] or "-").replace("_", " "),
                     "break glass, waiting for " + " and ".join(use["waiting_for"]),
                     f"case {use['case_number'] or use['migrant_id'][:13]}",
                     use["reason"],
-                    f"until {use['expires_at'][:16].replace('T', ' ')}",
+                    f"until {shown(use['expires_at'], zone)}",
                 ),
                 key=use["grant_id"],
             )
@@ -197,7 +206,7 @@ class AccessLogScreen(Screen):
         use = self._waiting[key]
         context = (
             f"Break-glass by {use['username']} on case {use['case_number']} at "
-            f"{use['given_at'][:16].replace('T', ' ')}: {use['reason']}"
+            f"{shown(use['given_at'], app.zone.tz)} {app.zone.name}: {use['reason']}"
         )
         form = FormScreen(
             BY_KEY["case.review_break_glass"], fixed={"grant_id": UUID(key)}, context=context

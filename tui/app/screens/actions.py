@@ -13,7 +13,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Static
 
 from domain.errors import InvalidCommand, MsafiriError
-from msafiri.zones import officer_zone
 from projections.references import KINDS, resolve
 from tui.app.catalogue import PRESETS, Action, submit
 from tui.app.forms import CommandForm
@@ -91,7 +90,7 @@ class FormScreen(Screen):
                 choices=self.choices,
                 currency=self.currency,
                 references=self.reference,
-                zone=officer_zone(app.system.settings),
+                zone=app.zone,  # the officer's, as every screen shows times in
                 id="form",
             )
         yield Footer()
@@ -360,4 +359,4 @@ def open_action(
         form = FormScreen(action, fixed, initial, context, choices={name: choices})
         app.push_screen(form, on_done)
 
-    app.call(load, app.system.store, fixed[owner], then=offer, group="form-choices")
+    app.call(load, app.system.store, fixed[owner], app.zone.tz, then=offer, group="form-choices")

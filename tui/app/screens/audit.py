@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -14,22 +14,29 @@ from textual.widgets import DataTable, Footer, Header, Input, Select, Static
 
 from domain.amounts import format_major
 from domain.values import Role
+from msafiri.zones import shown
 from projections.queries import Page
 from tui.app.readside import TrailLine, when
 from tui.app.widgets import literals, text_input
 
 PAGE_ROWS = 50
-COLUMNS = ("#", "Recorded (UTC)", "Happened", "Who", "Role", "Event", "Record", "Details")
 
 
-def _day(text: str, end: bool = False) -> datetime | None:
+def columns(zone: str) -> tuple[str, ...]:
+    """Recorded times are the officer's, and the header names the zone."""
+    return ("#", f"Recorded ({zone})", "Happened", "Who", "Role", "Event", "Record", "Details")
+
+
+def _day(text: str, zone: tzinfo = UTC, end: bool = False) -> datetime | None:
+    """A typed filter date (or date-time), in the officer's zone unless it
+    names one, as everywhere (msafiri/zones.py)."""
     try:
         day = datetime.fromisoformat(text.strip())
     except ValueError:
         return None
     if end and len(text.strip()) == 10:  # a bare date: up to the end of that day
         day = datetime.combine(day.date(), time.max)
-    return day if day.tzinfo else day.replace(tzinfo=UTC)
+    return day if day.tzinfo else day.replace(tzinfo=zone)
 
 
 def _is_money(value: Any) -> bool:
@@ -130,7 +137,7 @@ class WhoDidWhatScreen(Screen):
             yield text_input(id="since", placeholder="from YYYY-MM-DD")
             yield text_input(id="until", placeholder="to YYYY-MM-DD")
         table: DataTable = DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        table.add_columns(*COLUMNS)
+        table.add_columns(*columns(self.app.zone.name))
         yield table
         yield Static("", id="page-info")
         yield Footer()
@@ -141,12 +148,13 @@ class WhoDidWhatScreen(Screen):
 
     def filters(self) -> dict[str, Any]:
         role = self.query_one("#role", Select).value
+        zone = self.app.zone.tz
         return {
             "officer": self.query_one("#officer", Input).value.strip(),
             "role": role if isinstance(role, str) else "",
             "event_type": self.query_one("#event-type", Input).value.strip(),
-            "since": _day(self.query_one("#since", Input).value),
-            "until": _day(self.query_one("#until", Input).value, end=True),
+            "since": _day(self.query_one("#since", Input).value, zone),
+            "until": _day(self.query_one("#until", Input).value, zone, end=True),
         }
 
     def refresh_data(self) -> None:
@@ -180,12 +188,13 @@ class WhoDidWhatScreen(Screen):
         digits = max((len(str(line.position)) for line in page.rows), default=1)
         if position.auto_width or position.width < digits:
             position.auto_width, position.width = False, max(digits, 2)
+        zone = self.app.zone.tz
         for line in page.rows:
             table.add_row(
                 *literals(
                     str(line.position),
-                    line.recorded_at[:19].replace("T", " "),
-                    when(line.occurred_at, with_time=False),
+                    shown(line.recorded_at, zone, "second"),
+                    when(line.occurred_at, zone, with_time=False),
                     line.username or "Msafiri (system)",
                     line.actor_role.replace("_", " "),
                     line.event_type,

@@ -123,6 +123,7 @@ class CaseSearchScreen(Screen):
         self.page = page
         table = self.query_one("#cases", DataTable)
         table.clear()
+        zone = self.app.zone.tz  # the officer's date of the last activity
         for row in page.rows:
             table.add_row(
                 *literals(
@@ -133,7 +134,7 @@ class CaseSearchScreen(Screen):
                     row.destination or "-",
                     row.employer or "-",
                     str(row.open_incidents) if row.open_incidents else "-",
-                    when(row.last_activity_at, with_time=False),
+                    when(row.last_activity_at, zone, with_time=False),
                 ),
                 key=row.migrant_id,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,13 @@ from tui.app.reads import log_read
 from tui.app.readside import when
 from tui.app.widgets import facts_grid, literals
 
-TIMELINE_COLUMNS = ("#", "Recorded (UTC)", "Happened", "Who", "Role", "Event", "Details")
+
+def timeline_columns(zone: str) -> tuple[str, ...]:
+    """The timeline's headers: times and dates are the officer's, and the
+    header says in which zone (msafiri/zones.py)."""
+    return ("#", f"Recorded ({zone})", "Happened", "Who", "Role", "Event", "Details")
+
+
 INCIDENT_COLUMNS = ("Incident", "Category", "Severity", "Status", "Country", "Happened", "Help")
 FUND_COLUMNS = ("Requested", "Benefit", "Amount", "Status", "Approvals", "Paid", "Reference")
 # Issue 16: money claims, amounts in major units of the claim's currency.
@@ -42,7 +49,7 @@ def _facts(title: str, facts: dict[str, str]) -> Table:
     return facts_grid(facts.items() or [("-", "nothing recorded")], title=title)
 
 
-def profile(row: CaseRow) -> dict[str, str]:
+def profile(row: CaseRow, zone: tzinfo) -> dict[str, str]:
     return {
         "case number": row.case_number,
         "name": row.full_name,
@@ -54,7 +61,7 @@ def profile(row: CaseRow) -> dict[str, str]:
         "county": row.county,
         "education": row.education,
         "stage": f"{row.stage.replace('_', ' ')} (cycle {row.cycle})",
-        "registered": when(row.registered_at, with_time=False),
+        "registered": when(row.registered_at, zone, with_time=False),
         "membership": row.membership_number or "-",
     }
 
@@ -152,7 +159,7 @@ class CaseScreen(Screen):
         with TabbedContent(id="case-tabs"):
             with TabPane("Timeline", id="tab-timeline"):
                 timeline: DataTable = DataTable(id="timeline", cursor_type="row")
-                timeline.add_columns(*TIMELINE_COLUMNS)
+                timeline.add_columns(*timeline_columns(self.app.zone.name))
                 yield timeline
             with TabPane("Incidents", id="tab-incidents"):
                 incidents: DataTable = DataTable(id="incidents", cursor_type="row")
@@ -222,7 +229,7 @@ class CaseScreen(Screen):
                 f"stage: {row.stage.replace('_', ' ')}{open_note}"
             )
         )
-        self.query_one("#profile", Static).update(_facts("Profile", profile(row)))
+        self.query_one("#profile", Static).update(_facts("Profile", profile(row, self.app.zone.tz)))
         self.query_one("#contract", Static).update(_facts("Contract", contract(row)))
         self._fill_timeline(timeline)
         self._fill_incidents(incidents)
@@ -250,13 +257,14 @@ class CaseScreen(Screen):
             )
 
     def _fill_fund(self, disbursements: list[Any]) -> None:
+        zone = self.app.zone.tz
         table = self.query_one("#fund", DataTable)
         table.clear()
         for d in disbursements:
             paid = "-" if d.paid_minor is None else format_major(d.paid_minor, d.currency)
             table.add_row(
                 *literals(
-                    when(d.requested_at, with_time=False),
+                    when(d.requested_at, zone, with_time=False),
                     d.category.replace("_", " "),
                     f"{format_minor(d.amount_minor, d.currency)} {d.currency}",
                     d.status,
@@ -268,6 +276,7 @@ class CaseScreen(Screen):
             )
 
     def _fill_timeline(self, entries: list[TimelineEntry]) -> None:
+        zone = self.app.zone.tz
         table = self.query_one("#timeline", DataTable)
         table.clear()
         self.timeline = {str(entry.notification_id): entry for entry in entries}
@@ -275,8 +284,8 @@ class CaseScreen(Screen):
             table.add_row(
                 *literals(
                     str(entry.notification_id),
-                    when(entry.recorded_at),
-                    when(entry.occurred_at, with_time=False),
+                    when(entry.recorded_at, zone),
+                    when(entry.occurred_at, zone, with_time=False),
                     entry.actor_name or "Msafiri (system)",
                     entry.actor_role.replace("_", " "),
                     entry.event_type,
@@ -286,6 +295,7 @@ class CaseScreen(Screen):
             )
 
     def _fill_incidents(self, incidents: list[IncidentRow]) -> None:
+        zone = self.app.zone.tz
         table = self.query_one("#incidents", DataTable)
         table.clear()
         for incident in incidents:
@@ -296,7 +306,7 @@ class CaseScreen(Screen):
                     incident.severity,
                     incident.status,
                     incident.country,
-                    when(incident.occurred_at, with_time=False),
+                    when(incident.occurred_at, zone, with_time=False),
                     incident.assistance_status.replace("_", " "),
                 ),
                 key=incident.incident_id,

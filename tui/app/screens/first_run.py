@@ -10,7 +10,6 @@ from textual.widgets import Footer, Header, Static
 
 from domain.errors import InvalidCommand
 from domain.officers.commands import CreateFirstAdministrator
-from msafiri.zones import officer_zone
 from tui.app.forms import CommandForm
 
 
@@ -26,8 +25,7 @@ class FirstRunScreen(Screen):
                 "the administrator then registers the other officers and grants their roles.",
                 classes="card-help",
             )
-            zone = officer_zone(self.app.system.settings)
-            yield CommandForm(CreateFirstAdministrator, zone=zone, id="form")
+            yield CommandForm(CreateFirstAdministrator, zone=self.app.zone, id="form")
         yield Footer()
 
     def on_command_form_submitted(self, event: CommandForm.Submitted) -> None:

@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 
 from domain.viewer import Viewer
+from msafiri.zones import UTC_ZONE, OfficerZone
 from projections.queries import AccountBalance, DisbursementRow, JournalLine, Page
 from tui.app.catalogue import BY_KEY
 from tui.app.reads import log_disbursement
@@ -42,10 +43,15 @@ SIDE_BY_SIDE_FROM = 150
 
 
 def request_detail(
-    row: DisbursementRow, case: Any, incident: Any, names: dict[str, str] | None = None
+    row: DisbursementRow,
+    case: Any,
+    incident: Any,
+    names: dict[str, str] | None = None,
+    zone: OfficerZone = UTC_ZONE,
 ) -> Group:
     """Everything an approver weighs: eligibility, approvals, what is missing.
-    Every value from data is literal text (a payee is not markup)."""
+    Every value from data is literal text (a payee is not markup). Times are
+    in the officer's `zone`, named on a row of its own."""
     names = names or {}
     rows = [
         ("request", Text(f"{row.disbursement_id} · {row.status}")),
@@ -67,9 +73,13 @@ def request_detail(
         ("why", Text(row.justification or "-")),
         (
             "requested",
-            Text(f"{when(row.requested_at)} by {requester} ({words(row.requested_by_role)})"),
+            Text(
+                f"{when(row.requested_at, zone.tz)} by {requester} ({words(row.requested_by_role)})"
+            ),
         ),
-        ("expires", Text(when(row.expires_at))),
+        ("expires", Text(when(row.expires_at, zone.tz))),
+        # A row of its own: beside "requested" it wraps the requester's role.
+        ("times in", Text(zone.name)),
     ]
     facts = facts_grid(rows)
     checks = Table(title="Eligibility", title_justify="left", show_edge=False)
@@ -88,7 +98,7 @@ def request_detail(
     )
     approvals = [
         Text(
-            f"  {when(a.get('at'))} {officer_name(a.get('officer_id', ''), names)}"
+            f"  {when(a.get('at'), zone.tz)} {officer_name(a.get('officer_id', ''), names)}"
             + (" (humanitarian exception)" if a.get("humanitarian_exception") else "")
             + (f": {a['reason']}" if a.get("reason") else "")
         )
@@ -251,7 +261,7 @@ class FundHomeScreen(Screen):
         for line in lines:
             table.add_row(
                 str(line.notification_id),
-                when(line.value_at, with_time=False),
+                when(line.value_at, self.app.zone.tz, with_time=False),
                 line.kind,
                 Text(line.account),
                 money(line.debit_minor, line.currency) if line.debit_minor else "",
@@ -351,7 +361,7 @@ class FundHomeScreen(Screen):
 
         def show(loaded: tuple[Any, Any]) -> None:
             if seq == self._detail_seq:
-                target.update(request_detail(row, *loaded, names))
+                target.update(request_detail(row, *loaded, names, self.app.zone))
 
         self.app.call(load, then=show, group="detail")
 

@@ -10,6 +10,7 @@ is literal text: names and payees are data, never markup.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, tzinfo
 from typing import Any
 
 from rich.text import Text
@@ -130,9 +131,9 @@ def fit_columns(cells: list[dict[str, str]], width: int) -> dict[str, int]:
     return {key: cols[key] for key in ORDER if key in cols}
 
 
-def row_cells(row: DisbursementRow, names: dict[str, str]) -> dict[str, str]:
+def row_cells(row: DisbursementRow, names: dict[str, str], zone: tzinfo = UTC) -> dict[str, str]:
     return {
-        "requested": when(row.requested_at, with_time=False),
+        "requested": when(row.requested_at, zone, with_time=False),  # the officer's date
         "name": row.full_name,
         "benefit": words(row.category),
         "amount": money(row.amount_minor, row.currency),
@@ -205,11 +206,11 @@ class QueueTable(DataTable):
                 self.move_cursor(row=min(at, len(self.requests) - 1))
 
     def _fit(self) -> dict[str, int]:
-        cells = [row_cells(r, self.names) for r in self.requests]
+        cells = [row_cells(r, self.names, self.app.zone.tz) for r in self.requests]
         return fit_columns(cells, self.size.width or 200)
 
     def _render_rows(self) -> None:
-        cells = [row_cells(r, self.names) for r in self.requests]
+        cells = [row_cells(r, self.names, self.app.zone.tz) for r in self.requests]
         layout = fit_columns(cells, self.size.width or 200)
         if layout != self._layout:
             self.clear(columns=True)

@@ -25,6 +25,7 @@ from domain.values import format_minor
 from ledger import events as e
 from ledger.book import Book
 from ledger.chart import account_key
+from msafiri.zones import shown
 from tui.app.screens.replay import StepsScreen, step_line
 
 KEEP_EVERY = 500
@@ -101,7 +102,8 @@ def balances_table(book: Book, only: str | None) -> Table:
 
 class FundReplayScreen(StepsScreen):
     TITLE_TEXT = "History replay · the fund"
-    # Dates here (UTC); the step line above gives both times to the minute.
+    # Dates here are the officer's (the bar names the zone); the step line
+    # above gives both times to the minute.
     STEP_COLUMNS = ("#", "Recorded", "Happened", "Event", "Amount", "Who")
 
     def __init__(self) -> None:
@@ -148,12 +150,13 @@ class FundReplayScreen(StepsScreen):
         self.shown = [s for s in steps if self.account in s.accounts] if self.account else steps
         table = self.query_one("#steps", DataTable)
         table.clear()
+        zone = self.app.zone.tz
         for step in self.shown:
             event = step.event
             table.add_row(
                 str(step.version),
-                f"{event.timestamp:%Y-%m-%d}",
-                f"{event.occurred_at:%Y-%m-%d}",
+                shown(event.timestamp, zone, "date"),
+                shown(event.occurred_at, zone, "date"),
                 type(event).__name__,
                 Text(step.amount, justify="right"),
                 Text(self._who(event)),
@@ -182,7 +185,7 @@ class FundReplayScreen(StepsScreen):
             if seq != self._seq:
                 return
             self.step, self.book_as_of = index, book
-            event = step.event
+            event, zone = step.event, self.app.zone.tz
             self.show_head(
                 step_line(
                     index,
@@ -190,8 +193,8 @@ class FundReplayScreen(StepsScreen):
                     f"{type(event).__name__} (book version {step.version})",
                     self._who(event),
                     event.actor_role.value,
-                    f"{event.timestamp:%Y-%m-%d %H:%M}",
-                    f"{event.occurred_at:%Y-%m-%d %H:%M}",
+                    shown(event.timestamp, zone),
+                    shown(event.occurred_at, zone),
                 ),
                 index,
             )

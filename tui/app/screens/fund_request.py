@@ -71,7 +71,7 @@ class RequestScreen(Screen):
 
         def show(loaded: tuple[Any, Any]) -> None:
             self.query_one("#request-detail", Static).update(
-                request_detail(self.row, *loaded, self.names)
+                request_detail(self.row, *loaded, self.names, self.app.zone)
             )
 
         self.app.call(

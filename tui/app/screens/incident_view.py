@@ -15,13 +15,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from domain.officers.access import INCIDENT_OPEN
+from msafiri.zones import OfficerZone
 from projections.queries import IncidentRow
 from tui.app.reads import log_read
 from tui.app.screens.timeline_entry import exact
 from tui.app.widgets import facts_grid
 
 
-def incident_facts(row: IncidentRow) -> list[tuple[str, str]]:
+def incident_facts(row: IncidentRow, zone: OfficerZone) -> list[tuple[str, str]]:
     return [
         ("case", f"{row.case_number} · {row.full_name}"),
         ("category", row.category.replace("_", " ")),
@@ -30,14 +31,14 @@ def incident_facts(row: IncidentRow) -> list[tuple[str, str]]:
         ("status", row.status),
         ("country", row.country),
         ("channel", row.channel.replace("_", " ")),
-        ("happened", exact(row.occurred_at)),
-        ("reported", exact(row.reported_at)),
+        ("happened", exact(row.occurred_at, zone)),
+        ("reported", exact(row.reported_at, zone)),
         (
             "assistance",
             f"{row.assistance_status} ({row.assistance_requests} "
             f"request{'' if row.assistance_requests == 1 else 's'})",
         ),
-        ("closed", exact(row.closed_at)),
+        ("closed", exact(row.closed_at, zone)),
     ]
 
 
@@ -69,4 +70,4 @@ class IncidentScreen(ModalScreen[None]):
         if row is None:
             target.update("No such incident (yet).")
             return
-        target.update(facts_grid(incident_facts(row), gap=2, fold=True))
+        target.update(facts_grid(incident_facts(row, self.app.zone), gap=2, fold=True))

@@ -3,7 +3,7 @@ was after each one (or as of a date) - the auditor's point-in-time view."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from typing import Any
 from uuid import UUID
@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from domain.officers.access import CASE_REPLAY
 from domain.values import Money, format_minor
+from msafiri.zones import shown
 from projections.audit.secret_fields import SECRET_NAMES
 from projections.audit.trail import state_as_of
 from projections.queries import TimelineEntry
@@ -31,9 +32,9 @@ from tui.app.widgets import facts_grid, text_input
 HIDDEN = SECRET_NAMES | {"transfers"}  # secrets: the one list in secret_fields.py
 
 
-def _plain(value: Any, names: dict[str, str] | None = None) -> str:
+def _plain(value: Any, names: dict[str, str] | None = None, zone: tzinfo = UTC) -> str:
     """A value of a record as an auditor reads it: officers by name, money in
-    major units with its currency."""
+    major units with its currency, date-times in the officer's zone."""
     names = names or {}
     if isinstance(value, UUID):
         return names.get(str(value), str(value))
@@ -43,16 +44,17 @@ def _plain(value: Any, names: dict[str, str] | None = None) -> str:
         return str(value)  # major units and the currency
     if isinstance(value, BaseModel):
         return ", ".join(
-            f"{key}={_plain(getattr(value, key), names)}"
+            f"{key}={_plain(getattr(value, key), names, zone)}"
             for key in type(value).model_fields
             if getattr(value, key)
         )
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return shown(value, zone)
     if isinstance(value, dict):
-        return "; ".join(f"{_plain(k, names)}: {_plain(v, names)}" for k, v in value.items()) or "-"
+        pairs = (f"{_plain(k, names, zone)}: {_plain(v, names, zone)}" for k, v in value.items())
+        return "; ".join(pairs) or "-"
     if isinstance(value, list | tuple | set):
-        return ", ".join(_plain(v, names) for v in value) or "-"
+        return ", ".join(_plain(v, names, zone) for v in value) or "-"
     if value is None or value == "":
         return "-"
     return str(value)
@@ -66,7 +68,9 @@ def _currency_of(state: Any) -> str | None:
     return currency if isinstance(currency, str) else None
 
 
-def _fact(key: str, value: Any, currency: str | None, names: dict[str, str]) -> tuple[str, str]:
+def _fact(
+    key: str, value: Any, currency: str | None, names: dict[str, str], zone: tzinfo
+) -> tuple[str, str]:
     label = key.replace("_", " ")
     if currency and key.endswith("_minor") and isinstance(value, int):
         return key.removesuffix("_minor").replace(
@@ -79,16 +83,18 @@ def _fact(key: str, value: Any, currency: str | None, names: dict[str, str]) -> 
             + (" (humanitarian exception)" if exception else "")
             for officer, amount, exception in value
         ) or "-"
-    return label, _plain(value, names)
+    return label, _plain(value, names, zone)
 
 
-def state_table(title: str, state: Any, names: dict[str, str] | None = None) -> Table:
-    """A record's fields as they were; every value literal text."""
+def state_table(
+    title: str, state: Any, names: dict[str, str] | None = None, zone: tzinfo = UTC
+) -> Table:
+    """A record's fields as they were; every value literal text, times in `zone`."""
     if state is None:
         return facts_grid([("", Text("did not exist yet"))], title=title)
     currency, names = _currency_of(state), names or {}
     rows = [
-        _fact(key, value, currency, names)
+        _fact(key, value, currency, names, zone)
         for key, value in vars(state).items()
         if not key.startswith("_") and key not in HIDDEN
     ]
@@ -101,14 +107,14 @@ BASES = {"recorded": "recorded time", "happened": "happened time"}
 
 
 def as_of_step(
-    times: list[tuple[datetime, datetime]], day: date, basis: str
+    times: list[tuple[datetime, datetime]], day: date, basis: str, zone: tzinfo = UTC
 ) -> tuple[int | None, list[int]]:
-    """The step to show as of the end of `day` (UTC) by `basis`, from each
+    """The step to show as of the end of `day` (the officer's day: in `zone`) by `basis`, from each
     step's (recorded, happened) times in the order recorded: the last step
     that was recorded (or happened) by then, or None. Also the steps before
     it that happened after the day - a history entered late and out of
     order: the state after the step includes them."""
-    limit = datetime.combine(day, datetime.max.time(), tzinfo=UTC)
+    limit = datetime.combine(day, datetime.max.time(), tzinfo=zone)
     which = 0 if basis == "recorded" else 1
     by_then = [i for i, pair in enumerate(times) if pair[which] <= limit]
     if not by_then:
@@ -160,7 +166,7 @@ class StepsScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(Text(self.TITLE_TEXT), id="replay-title")
+        yield Static(self.title_line(self.TITLE_TEXT), id="replay-title")
         with Horizontal(id="replay-bar"):
             yield from self.compose_filters()
             yield text_input(id="as-of", placeholder="/ as of YYYY-MM-DD, Enter", compact=True)
@@ -188,6 +194,11 @@ class StepsScreen(Screen):
 
     def recorded_times(self) -> list[datetime]:
         return [recorded for recorded, _ in self.step_times()]
+
+    def title_line(self, title: str) -> Text:
+        # The zone every time and date on this screen is in (the as-of date
+        # too), named once: here, where an 80-column bar has no room for it.
+        return Text(f"{title} · times in {self.app.zone.name}")
 
     def _basis_text(self) -> str:
         return f"t: as of {BASES[self.basis]}"
@@ -231,12 +242,13 @@ class StepsScreen(Screen):
             self.show_head(self._step_text)
             return
         times = self.step_times()
-        step, later = as_of_step(times, day, self.basis)
+        zone = self.app.zone.tz
+        step, later = as_of_step(times, day, self.basis, zone)
         verb = "recorded" if self.basis == "recorded" else "happened"
         table = self.query_one("#steps", DataTable)
         if step is None:
             first = min((t[0 if self.basis == "recorded" else 1] for t in times), default=None)
-            since = f" (the first {verb} {first:%Y-%m-%d})" if first else ""
+            since = f" (the first {verb} {shown(first, zone, 'date')})" if first else ""
             self.message = f"As of {day} by {verb} time: nothing was {verb} by then{since}."
             self.message_step = None
             self.show_head("Before the first event")
@@ -285,7 +297,8 @@ def step_line(index: int, count: int, what: str, who: str, role: str, recorded, 
 
 
 class ReplayScreen(StepsScreen):
-    # Dates here (UTC); the step line above gives both times to the minute.
+    # Dates here are the officer's (the bar names the zone); the step line
+    # above gives both times to the minute.
     STEP_COLUMNS = ("#", "Recorded", "Who", "Event", "Happened")
 
     def __init__(self, migrant_id: UUID, title: str = ""):
@@ -318,18 +331,19 @@ class ReplayScreen(StepsScreen):
         if case is not None:
             self.title_text = f"{case.case_number} · {case.full_name}"
             self.query_one("#replay-title", Static).update(
-                Text(f"History replay · {self.title_text}")
+                self.title_line(f"History replay · {self.title_text}")
             )
         self.entries = entries
         table = self.query_one("#steps", DataTable)
         table.clear()
+        zone = self.app.zone.tz
         for entry in entries:
             table.add_row(
                 str(entry.notification_id),
-                when(entry.recorded_at, with_time=False),
+                when(entry.recorded_at, zone, with_time=False),
                 Text(entry.actor_name or "Msafiri (system)"),
                 entry.event_type,
-                when(entry.occurred_at, with_time=False),
+                when(entry.occurred_at, zone, with_time=False),
             )
         table.focus()
         if entries:
@@ -344,17 +358,19 @@ class ReplayScreen(StepsScreen):
         entry = self.entries[index]
         self._seq += 1
         seq = self._seq
-        system, names = self.app.system, self.names
+        system, names, zone = self.app.system, self.names, self.app.zone.tz
         position = entry.notification_id
 
         def load() -> tuple[Any, list[Table]]:
             case = state_as_of(system.store, system.audit, self.migrant_id, position=position)
-            tables = [state_table(f"Case as of event {position}", case, names)]
+            tables = [state_table(f"Case as of event {position}", case, names, zone)]
             if entry.subject != "case":
                 subject = state_as_of(
                     system.store, system.audit, UUID(entry.subject_id), position=position
                 )
-                tables.append(state_table(f"{entry.subject.capitalize()} as of it", subject, names))
+                tables.append(
+                    state_table(f"{entry.subject.capitalize()} as of it", subject, names, zone)
+                )
             return case, tables
 
         def show(loaded: tuple[Any, list[Table]]) -> None:
@@ -368,8 +384,8 @@ class ReplayScreen(StepsScreen):
                         entry.event_type,
                         entry.actor_name or "Msafiri (system)",
                         entry.actor_role,
-                        when(entry.recorded_at),
-                        when(entry.occurred_at),
+                        when(entry.recorded_at, zone),
+                        when(entry.occurred_at, zone),
                     ),
                     index,
                 )

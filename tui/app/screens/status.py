@@ -25,6 +25,10 @@ def status_facts(app: Any) -> dict[str, str]:
         "fund": settings.fund_code,
         "colour": "off (NO_COLOR)" if app.no_color else "on",
         "theme": app.theme,
+        # Where the officer's times come from: typed ones are read in it, and
+        # every screen shows stored times in it (msafiri/zones.py).
+        "time zone": f"{app.zone.name} "
+        + ("(MSAFIRI_TIMEZONE)" if settings.timezone else "(this machine's)"),
     }
     if app.session is not None:
         facts["signed in"] = app.session.label

@@ -6,6 +6,7 @@ terminal; this modal is where a long note, reason or correction is read."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from rich.table import Table
@@ -16,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from msafiri.zones import OfficerZone, in_zone, shown
 from projections.queries import TimelineEntry
 from tui.app.readside import TrailLine
 from tui.app.screens.audit import money_text
@@ -24,11 +26,18 @@ from tui.app.widgets import facts_grid
 SYSTEM_ACTOR = "Msafiri (system)"
 
 
-def exact(iso: str | None) -> str:
-    """'2026-11-01T08:00:05.123456Z' -> '2026-11-01 08:00:05 UTC' (to the second)."""
+def exact(iso: str | None, zone: OfficerZone) -> str:
+    """A stored instant to the second in the officer's zone, named:
+    '2026-11-01T08:00:05.123456Z' -> '2026-11-01 11:00:05 Asia/Riyadh'."""
     if not iso:
         return "-"
-    return iso[:19].replace("T", " ") + " UTC"
+    return f"{shown(iso, zone.tz, 'second')} {zone.name}"
+
+
+def _is_instant(value: Any) -> bool:
+    """A recorded date-time ('2026-11-01T08:00:05+00:00'), not a calendar
+    date or free text."""
+    return isinstance(value, str) and value[10:11] == "T" and in_zone(value, UTC) is not None
 
 
 def _label(key: str) -> str:
@@ -40,10 +49,14 @@ def _is_money(value: Any) -> bool:
 
 
 def recorded_fields(
-    payload: dict[str, Any], prefix: str = "", currency: str | None = None
+    payload: dict[str, Any],
+    prefix: str = "",
+    currency: str | None = None,
+    zone: OfficerZone | None = None,
 ) -> list[tuple[str, str]]:
     """The event's own fields as (label, text) rows, nested records flattened
-    ("contract · employer name"), money in major units with its currency."""
+    ("contract · employer name"), money in major units with its currency,
+    date-times in `zone` (named) when given."""
     rows: list[tuple[str, str]] = []
     for key, value in payload.items():
         label = f"{prefix}{_label(key)}"
@@ -52,13 +65,15 @@ def recorded_fields(
             rows.append((label.removesuffix(" minor"), amount))
         elif isinstance(value, dict) and value:
             inner = payload.get("currency") or currency
-            rows += recorded_fields(value, prefix=f"{label} · ", currency=inner)
+            rows += recorded_fields(value, prefix=f"{label} · ", currency=inner, zone=zone)
         elif isinstance(value, list | tuple):
             rows.append((label, ", ".join(str(item) for item in value) or "-"))
         elif value is None or value == {} or value == "":
             rows.append((label, "-"))
         elif isinstance(value, bool):
             rows.append((label, "yes" if value else "no"))
+        elif zone is not None and _is_instant(value):
+            rows.append((label, exact(value, zone)))
         else:
             rows.append((label, str(value)))
     return rows
@@ -67,7 +82,7 @@ def recorded_fields(
 SUBJECTS = {"case": "the case", "incident": "incident", "fund": "fund request"}
 
 
-def entry_facts(entry: TimelineEntry) -> dict[str, str]:
+def entry_facts(entry: TimelineEntry, zone: OfficerZone) -> dict[str, str]:
     who = entry.actor_name or SYSTEM_ACTOR
     return {
         "event": entry.event_type,
@@ -75,8 +90,8 @@ def entry_facts(entry: TimelineEntry) -> dict[str, str]:
         "about": f"{SUBJECTS.get(entry.subject, entry.subject)} {entry.subject_id}",
         "who": f"{who} ({entry.actor_id})",
         "role": _label(entry.actor_role),
-        "recorded": exact(entry.recorded_at),
-        "happened": exact(entry.occurred_at),
+        "recorded": exact(entry.recorded_at, zone),
+        "happened": exact(entry.occurred_at, zone),
     }
 
 
@@ -100,7 +115,8 @@ class TimelineEntryScreen(ModalScreen[None]):
             yield Static(
                 Text(f"#{entry.notification_id} · {entry.event_type}"), classes="card-title"
             )
-            yield Static(_grid(list(entry_facts(entry).items())), id="entry-facts")
+            zone = self.app.zone
+            yield Static(_grid(list(entry_facts(entry, zone).items())), id="entry-facts")
             yield Static("Summary", classes="entry-heading")
             yield Static(Text(entry.summary or "-"), id="entry-summary")
             yield Static("Recorded details", classes="entry-heading")
@@ -118,6 +134,7 @@ class TimelineEntryScreen(ModalScreen[None]):
         )
 
     def _show(self, line: TrailLine | None) -> None:
+        app: Any = self.app
         self.recorded = line
         target = self.query_one("#entry-recorded", Static)
         if line is None:
@@ -125,7 +142,7 @@ class TimelineEntryScreen(ModalScreen[None]):
             return
         target.update(
             _grid(
-                recorded_fields(line.payload, currency=line.currency)
+                recorded_fields(line.payload, currency=line.currency, zone=app.zone)
                 or [("-", "no further fields")]
             )
         )
