@@ -16,7 +16,8 @@ the table vacuumed (docs/encryption.md says what that does not reach).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -52,6 +53,7 @@ class SqlDataKeys:
         self._backend = backend
         self._keyring = keyring
         self._cache: dict[str, AESGCM | None] = {}
+        self._limit: int | None = None  # None: MAX_CACHED_KEYS
         self._lock = threading.RLock()
         self._conn: Any = None
         self._read_lock = threading.RLock() if backend != "sqlite" else self._lock
@@ -61,13 +63,30 @@ class SqlDataKeys:
     def _remember(self, key_ref: str, aead: AESGCM | None) -> None:
         cache = self._cache
         cache[key_ref] = aead
-        if len(cache) > MAX_CACHED_KEYS:
+        limit = MAX_CACHED_KEYS if self._limit is None else self._limit
+        if len(cache) > limit:
             # A lock of its own: readers call this holding the read lock, and
             # the write lock is only ever taken before the read lock.
             with self._evict_lock:
                 # Insertion order: the first are the longest held.
-                for ref in list(cache)[: MAX_CACHED_KEYS // 10]:
+                for ref in list(cache)[: max(1, limit // 10)]:
                     cache.pop(ref, None)
+
+    @contextmanager
+    def cached_at_most(self, keys: int) -> Iterator[None]:
+        """Keep at most `keys` keys in memory inside: for a writer that
+        touches each migrant's keys only for a while, once (`msafiri demo`
+        seals a chunk's events at once: a cache of every key it made was
+        ~2.5 KB a key, ~6 KB a migrant, up to MAX_CACHED_KEYS)."""
+        before = self._limit
+        self._limit = keys
+        try:
+            with self._evict_lock:
+                for ref in list(self._cache)[: max(0, len(self._cache) - keys)]:
+                    self._cache.pop(ref, None)
+            yield
+        finally:
+            self._limit = before
 
     # -- connection --------------------------------------------------------
 

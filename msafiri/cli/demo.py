@@ -20,7 +20,7 @@ from msafiri.demo.officers import (
     NotADemoDatabase,
     ensure_demo_officers,
 )
-from msafiri.demo.population import history_start, populate_with_fund
+from msafiri.demo.population import CACHED_KEYS, history_start, populate_with_fund
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,16 @@ def demo(
     seconds = time.perf_counter() - started
     # The read models and the audit chain catch up now, so the UI opens on
     # current screens (a few seconds per 100k events).
-    with Progress(*columns, disable=as_json, transient=True) as progress:
+    keys = getattr(system.store.mapper, "data_keys", None)
+    with (
+        Progress(*columns, disable=as_json, transient=True) as progress,
+        # The catch-up reads the log in time order: each migrant's keys are
+        # wanted for a while, then rarely; a bounded few are enough (the
+        # whole MAX_CACHED_KEYS was ~270 MB more at the peak).
+        keys.cached_at_most(CACHED_KEYS)
+        if hasattr(keys, "cached_at_most")
+        else contextlib.nullcontext(),
+    ):
         task = progress.add_task("read models", total=None)
         catch_up(ctx, lambda done, head: progress.update(task, completed=done, total=head))
         system.read_models.analyze(events=True)  # fresh planner statistics

@@ -19,6 +19,7 @@ social-protection coverage (their own aggregates, in the same chunk).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -52,6 +53,9 @@ from msafiri.demo.timeline import FundActions, Timeline
 DEMO_TODAY = date(2026, 11, 1)
 HISTORY_DAYS = 1500  # the first registrations, this many days before 'today'
 MIGRANTS_PER_SAVE = 200
+# Data keys the demo keeps in memory (msafiri/data_keys.py): above a chunk's
+# (~460) and a remittance batch's (2,000 members) at once, ~2.5 KB each.
+CACHED_KEYS = 10_000
 
 
 def history_start(today: date) -> datetime:
@@ -534,20 +538,28 @@ def populate(
     else:
         built = (_build_chunk(chunk, actors, store.mapper) for chunk in chunks)
     timeline = Timeline(store, fund)
-    for index, (timed, cues, size) in enumerate(built):
-        if built_plain:
-            # Workers never see the key: the writing process seals.
-            sealed = store.mapper.seal_many([stored for _, stored in timed])
-            timed = [(at, row) for (at, _), row in zip(timed, sealed, strict=True)]
-        timeline.add(timed, cues)
-        if index + 1 < len(starts):
-            # Later chunks register from that day on: all before it is final.
-            first_day = registration_day(today, starts[index + 1], migrants)
-            timeline.advance(datetime.combine(first_day, time(0), tzinfo=UTC))
-        else:
-            timeline.advance(None)
-        if progress:
-            progress(size)
+    with contextlib.ExitStack() as stack:
+        stack.callback(timeline.close)
+        data_keys = getattr(store.mapper, "data_keys", None)
+        if hasattr(data_keys, "cached_at_most"):
+            # Each migrant's keys are used while a chunk is sealed, and again
+            # only when the fund touches them (one query per 500 then).
+            stack.enter_context(data_keys.cached_at_most(CACHED_KEYS))
+        for index, (timed, cues, size) in enumerate(built):
+            if built_plain:
+                # Workers never see the key: the writing process seals.
+                sealed = store.mapper.seal_many([stored for _, stored in timed])
+                timed = [(at, row) for (at, _), row in zip(timed, sealed, strict=True)]
+            timeline.add(timed, cues)
+            del timed, cues
+            if index + 1 < len(starts):
+                # Later chunks register from that day on: all before it is final.
+                first_day = registration_day(today, starts[index + 1], migrants)
+                timeline.advance(datetime.combine(first_day, time(0), tzinfo=UTC))
+            else:
+                timeline.advance(None)
+            if progress:
+                progress(size)
     return fund_rng(seed, existing)
 
 
