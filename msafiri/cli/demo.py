@@ -184,15 +184,23 @@ def follow_the_log(settings, stop, parent: int) -> None:
     except Exception as error:  # said, not raised: the final catch-up does it all
         log.warning("the read models could not follow the demo (%s); caught up after", error)
         return
+    keys = getattr(system.store.mapper, "data_keys", None)
     try:
         runner = system.read_models.runner
         runner.defer_fresh_indexes()
-        while not stop.is_set() and os.getppid() == parent:
-            read = runner.run_once(until=runner.db.max_notification_id(), stop=stop)
-            if not stop.is_set():
-                read += system.audit.extend_chain()
-            if read < 1000:
-                stop.wait(FOLLOW_POLL_SECONDS)
+        # In time order each migrant's keys are wanted for a while, then
+        # rarely: a bounded few, as in the writer (msafiri/demo/population.py).
+        with (
+            keys.cached_at_most(CACHED_KEYS)
+            if hasattr(keys, "cached_at_most")
+            else contextlib.nullcontext()
+        ):
+            while not stop.is_set() and os.getppid() == parent:
+                read = runner.run_once(until=runner.db.max_notification_id(), stop=stop)
+                if not stop.is_set():
+                    read += system.audit.extend_chain()
+                if read < 1000:
+                    stop.wait(FOLLOW_POLL_SECONDS)
     except Exception as error:  # said, not raised: the final catch-up redoes it
         log.warning("the read models stopped following the demo (%s); caught up after", error)
     finally:
