@@ -17,7 +17,7 @@ one per size. At each size, in fresh processes, one after another:
   best of 3;
 - case search p95 (bench_search, 1,000 queries) and keystroke-to-results p95
   in the TUI (bench_tui_search);
-- `msafiri projections rebuild --shadow`: seconds and events per second.
+- `msafiri projections rebuild --shadow --processes 2`: seconds and events per second.
 
 Each size's figures are JSON lines in `--out`, one appended after each group
 of figures ("partial": true until the rebuild's is in, so a run cut short keeps
@@ -113,12 +113,21 @@ def search_figures(url: str) -> dict:
     return {"search_p95_ms": search["p95_ms"], "keystroke_p95_ms": tui["p95_ms"]}
 
 
-def rebuild_figures(url: str, events: int) -> dict:
-    seconds = timed(lambda: msafiri(url, "projections", "rebuild", "--shadow", "--json"))
-    return {"rebuild_shadow_s": round(seconds, 1), "rebuild_events_per_s": round(events / seconds)}
+def rebuild_figures(url: str, events: int, processes: int = 2) -> dict:
+    """`projections rebuild --shadow --processes N` (2 on this 2-core machine:
+    session 11 measured 1.6x one process at 100k migrants)."""
+    command = ("projections", "rebuild", "--shadow", "--processes", str(processes), "--json")
+    seconds = timed(lambda: msafiri(url, *command))
+    return {
+        "rebuild_shadow_s": round(seconds, 1),
+        "rebuild_events_per_s": round(events / seconds),
+        "rebuild_processes": processes,
+    }
 
 
-def measure_size(url: str, migrants: int, grown_from: int, out: str) -> dict:
+def measure_size(
+    url: str, migrants: int, grown_from: int, out: str, rebuild_processes: int = 2
+) -> dict:
     add = ["--add"] if grown_from else []
     step = migrants - grown_from
     before, _ = database_facts(url)
@@ -130,10 +139,16 @@ def measure_size(url: str, migrants: int, grown_from: int, out: str) -> dict:
         "demo_step_events_per_s": round((events - before) / demo_s),
         "demo_peak_rss_mb": round(children_peak_mb()),
     }
-    return measure(url, migrants, out, demo)
+    return measure(url, migrants, out, demo, rebuild_processes)
 
 
-def measure(url: str, migrants: int, out: str, figures: dict | None = None) -> dict:
+def measure(
+    url: str,
+    migrants: int,
+    out: str,
+    figures: dict | None = None,
+    rebuild_processes: int = 2,
+) -> dict:
     """Every figure of a database at this size, the rebuild (the longest) last.
     A line is appended to `out` after each group ("partial": true until the
     last), so a run cut short keeps what it measured."""
@@ -146,7 +161,10 @@ def measure(url: str, migrants: int, out: str, figures: dict | None = None) -> d
         "load_before": round(os.getloadavg()[0], 1),
     }
     for group in (verify_figures, cold_book, search_figures, rebuild_figures):
-        figures |= group(url, events) if group is rebuild_figures else group(url)
+        if group is rebuild_figures:
+            figures |= rebuild_figures(url, events, rebuild_processes)
+        else:
+            figures |= group(url)
         figures["partial"] = group is not rebuild_figures
         with open(out, "a") as lines:
             lines.write(json.dumps(figures) + "\n")
@@ -196,6 +214,12 @@ def main() -> None:
         metavar="URL",
         help="measure this database as it is (no demo; --sizes: its one size in migrants)",
     )
+    parser.add_argument(
+        "--rebuild-processes",
+        type=int,
+        default=2,
+        help="the shadow rebuild's --processes (session 11: 2 on this 2-core machine)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
     if sizes != sorted(set(sizes)) or sizes[0] <= 0:
@@ -203,7 +227,7 @@ def main() -> None:
     if args.existing:
         if len(sizes) != 1:
             parser.error("--existing: give its one size, e.g. --sizes 1000000")
-        row = measure(args.existing, sizes[0], args.out)
+        row = measure(args.existing, sizes[0], args.out, None, args.rebuild_processes)
         print(json.dumps(row))
         print(table([row]))
         return
@@ -215,7 +239,7 @@ def main() -> None:
         msafiri(url, "db", "upgrade", "--json")
         grown = 0
         for migrants in sizes:
-            row = measure_size(url, migrants, grown, args.out)
+            row = measure_size(url, migrants, grown, args.out, args.rebuild_processes)
             grown = migrants
             rows.append(row)
             print(json.dumps(row), flush=True)
