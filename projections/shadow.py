@@ -278,6 +278,12 @@ class ShadowRebuild:
                 self.db.execute(definition)
             self.deferred = []
             read += self._catch_up(progress, stop)
+        self._raise_if_failed()
+        return read
+
+    def _raise_if_failed(self) -> None:
+        """A projection that stopped on an event stops the build: nothing is swapped."""
+        assert self.runner is not None
         failed = [t for t in self.runner.tracking().values() if t.failed_id is not None]
         if failed:
             t = failed[0]
@@ -285,7 +291,6 @@ class ShadowRebuild:
                 f"projection {t.projection} stopped at event {t.failed_id} in the shadow "
                 f"build ({t.error}); the live tables are unchanged"
             )
-        return read
 
     def split(self, processes: int) -> list[list[str]]:
         """The projections in `processes` groups of about equal work (each
@@ -327,13 +332,7 @@ class ShadowRebuild:
                 analyzing(position, head)
 
         read = self.runner.run_once(progress=page_done, until=head)
-        failed = [t for t in self.runner.tracking().values() if t.failed_id is not None]
-        if failed:
-            t = failed[0]
-            raise ShadowRebuildFailed(
-                f"projection {t.projection} stopped at event {t.failed_id} in the shadow "
-                f"build ({t.error}); the live tables are unchanged"
-            )
+        self._raise_if_failed()
         self._settle(None)
         return read
 

@@ -41,7 +41,13 @@ def incident_abroad(system, officers, **registration: Any) -> tuple[UUID, UUID]:
     return migrant_id, report_injury(system, officers, migrant_id)
 
 
-def report_injury(system, officers, migrant_id: UUID) -> UUID:
+def report_injury(
+    system,
+    officers,
+    migrant_id: UUID,
+    occurred_at: str | None = None,
+    reported_at: str | None = None,
+) -> UUID:
     incident_id = uuid4()
     system.incidents.report(
         officers.attache,
@@ -50,8 +56,8 @@ def report_injury(system, officers, migrant_id: UUID) -> UUID:
             migrant_id=migrant_id,
             category="injury",
             severity="high",
-            occurred_at=f"{days_ago(20)}T10:00:00+03:00",
-            reported_at=f"{days_ago(19)}T10:00:00+03:00",
+            occurred_at=occurred_at or f"{days_ago(20)}T10:00:00+03:00",
+            reported_at=reported_at or f"{days_ago(19)}T10:00:00+03:00",
             channel="hotline",
             description="Fell from a ladder while cleaning windows.",
         ),

@@ -7,13 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
 from textual.widgets import DataTable, Static, TabbedContent
 
-from domain.incidents import commands as ic
 from msafiri.bootstrap import System, build_system
 from msafiri.settings import Settings
 from tests import factories, fund_helpers
@@ -53,21 +52,13 @@ def _near_now_in_riyadh(text: str, tolerance=timedelta(minutes=2)) -> bool:
 def _late_evening_incident(system, officers, migrant_id: UUID, day: date) -> UUID:
     """Happened at 22:30 UTC on `day` (01:30 the next day in Riyadh),
     reported at 06:30 UTC the day after (09:30 in Riyadh)."""
-    incident_id = uuid4()
-    system.incidents.report(
-        officers.attache,
-        ic.ReportIncident(
-            incident_id=incident_id,
-            migrant_id=migrant_id,
-            category="injury",
-            severity="high",
-            occurred_at=f"{day}T22:30:00Z",
-            reported_at=f"{day + timedelta(days=1)}T06:30:00+00:00",
-            channel="hotline",
-            description="Fell from a ladder while cleaning windows.",
-        ),
+    return fund_helpers.report_injury(
+        system,
+        officers,
+        migrant_id,
+        occurred_at=f"{day}T22:30:00Z",
+        reported_at=f"{day + timedelta(days=1)}T06:30:00+00:00",
     )
-    return incident_id
 
 
 async def test_case_timeline_incidents_and_incident_in_the_officers_zone(system, officers):
