@@ -105,6 +105,15 @@ def test_retention_from_the_command_line(settings, system, history, monkeypatch,
     _, cases = history
     monkeypatch.setenv("MSAFIRI_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("MSAFIRI_OFFICER_PASSWORD", "msafiri-demo")
+    # The history is dated from TODAY, taken when the tests were collected; the
+    # command asks for the real date. Pinned to TODAY, so a run that crosses
+    # midnight UTC does not move a case across the line (seen in CI at 00:01).
+    real_due = RetentionReview.due
+    monkeypatch.setattr(
+        RetentionReview,
+        "due",
+        lambda self, actor, today=None: real_due(self, actor, today or TODAY),
+    )
     dpo = ("--officer", "demo.dpo", "--role", "data_protection_officer")
     code, out, err = run(capsys, *dpo, "case", "retention", "--json")
     assert code == 0, err
