@@ -35,17 +35,17 @@ def run_parts(
     head: int,
     report: Callable[[], None],
     stop: threading.Event | None = None,
-    batch_size: int | None = None,
 ) -> int:
-    """Fill each group's shadow tables in a process of its own; returns the
-    log entries read (by all parts). Raises ShadowRebuildFailed naming the
+    """Fill each group's shadow tables in a process of its own (page size:
+    `settings.projection_batch_size`); returns the log entries read, which is
+    the same range for every part. Raises ShadowRebuildFailed naming the
     first part that failed (the others are stopped)."""
     context = multiprocessing.get_context("spawn")  # no inherited connections
     results = context.Queue()
     parts = [
         context.Process(
             target=_fill,
-            args=(settings, names, head, batch_size, os.getpid(), results),
+            args=(settings, names, head, os.getpid(), results),
             name=f"msafiri-shadow-{'+'.join(names)}",
             daemon=True,
         )
@@ -94,7 +94,6 @@ def _fill(
     settings: Settings,
     names: list[str],
     head: int,
-    batch_size: int | None,
     parent: int,
     results,
 ) -> None:
@@ -104,7 +103,7 @@ def _fill(
     system = shadow = None
     try:
         system = build_system(settings, create=False)
-        shadow = ShadowRebuild(system.read_models, names, batch_size)
+        shadow = ShadowRebuild(system.read_models, names)
         read = shadow.fill_part(head, alive=lambda: os.getppid() == parent)
     except Exception as error:  # reported by the parent, one line
         results.put((names, 0, f"{'+'.join(names)}: {type(error).__name__}: {error}"))

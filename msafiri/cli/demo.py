@@ -90,16 +90,7 @@ def demo(
     seconds = time.perf_counter() - started
     # The read models and the audit chain catch up now, so the UI opens on
     # current screens (a few seconds per 100k events).
-    keys = getattr(system.store.mapper, "data_keys", None)
-    with (
-        Progress(*columns, disable=as_json, transient=True) as progress,
-        # The catch-up reads the log in time order: each migrant's keys are
-        # wanted for a while, then rarely; a bounded few are enough (the
-        # whole MAX_CACHED_KEYS was ~270 MB more at the peak).
-        keys.cached_at_most(CACHED_KEYS)
-        if hasattr(keys, "cached_at_most")
-        else contextlib.nullcontext(),
-    ):
+    with Progress(*columns, disable=as_json, transient=True) as progress, few_keys(system):
         task = progress.add_task("read models", total=None)
         catch_up(ctx, lambda done, head: progress.update(task, completed=done, total=head))
         system.read_models.analyze(events=True)  # fresh planner statistics
@@ -120,6 +111,16 @@ def demo(
         f"demo.dpo, demo.dpo2, demo.admin "
         f"(password {DEMO_PASSWORD}).",
     )
+
+
+def few_keys(system) -> contextlib.AbstractContextManager:
+    """Catching up reads the log in time order: each migrant's data keys are
+    wanted for a while, then rarely, so a bounded few are cached (the whole
+    MAX_CACHED_KEYS was ~270 MB more at the peak; msafiri/demo/population.py)."""
+    keys = getattr(system.store.mapper, "data_keys", None)
+    if hasattr(keys, "cached_at_most"):
+        return keys.cached_at_most(CACHED_KEYS)
+    return contextlib.nullcontext()
 
 
 def catch_up(ctx: CliContext, progress) -> None:
@@ -184,17 +185,10 @@ def follow_the_log(settings, stop, parent: int) -> None:
     except Exception as error:  # said, not raised: the final catch-up does it all
         log.warning("the read models could not follow the demo (%s); caught up after", error)
         return
-    keys = getattr(system.store.mapper, "data_keys", None)
     try:
         runner = system.read_models.runner
         runner.defer_fresh_indexes()
-        # In time order each migrant's keys are wanted for a while, then
-        # rarely: a bounded few, as in the writer (msafiri/demo/population.py).
-        with (
-            keys.cached_at_most(CACHED_KEYS)
-            if hasattr(keys, "cached_at_most")
-            else contextlib.nullcontext()
-        ):
+        with few_keys(system):
             while not stop.is_set() and os.getppid() == parent:
                 read = runner.run_once(until=runner.db.max_notification_id(), stop=stop)
                 if not stop.is_set():
