@@ -108,7 +108,10 @@ def waiting_requests(system, attache) -> None:
 
 
 @pytest.fixture
-def demo_system(demo_file, tmp_path):
+def demo_system(demo_file, tmp_path, monkeypatch):
+    # A form's date defaults to today (tui/app/forms.py): the frozen day, or
+    # the picture changes at midnight UTC.
+    freeze_clock(monkeypatch)
     copy = tmp_path / "msafiri.db"
     shutil.copy(demo_file, copy)
     # A form's date-time label names the officer's zone: the same on every
