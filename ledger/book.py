@@ -316,6 +316,7 @@ class Book(Aggregate):
             transfer_id=transfer_id,
             amount_minor=amount_minor,
             reference=reference,
+            disbursement_id=pending.disbursement_id,
         )
         legs = reservation_legs(pending.legs, amount_minor)
         self._record(

@@ -141,12 +141,27 @@ class TransferReserved(DomainEvent):
 
 
 class ReservationPosted(DomainEvent):
-    """A pending transfer made final, for up to its amount; the rest is released."""
+    """A pending transfer made final, for up to its amount; the rest is released.
+
+    The payment's reference (a bank or mobile-money transaction id) leads,
+    with the provider's records, to the person paid: it is sealed under the
+    disbursement's key. v2 names the disbursement (v1 events hold None and
+    keep their reference under the master key only)."""
+
+    class_version = 2
+    personal: ClassVar[tuple[str, ...]] = ("reference",)
+    data_key_field: ClassVar[str] = "disbursement_id"
 
     pending_id: UUID
     transfer_id: UUID
     amount_minor: int = Field(gt=0)
     reference: str
+    disbursement_id: UUID | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict) -> dict:
+        state["disbursement_id"] = None
+        return state
 
     def apply(self, book: Book) -> None:
         book.apply_reservation_posted(self)
@@ -296,6 +311,9 @@ class DisbursementExpired(DomainEvent):
 
 
 class DisbursementPaid(DomainEvent):
+    # The transaction id leads to the person paid (see ReservationPosted).
+    personal: ClassVar[tuple[str, ...]] = ("payment_reference",)
+
     amount: Money
     channel: PaymentChannel
     payment_reference: str

@@ -18,10 +18,6 @@ def money(m: dict | None) -> str:
     return f"{format_minor(m['amount_minor'], m['currency'])} {m['currency']}"
 
 
-def day(text: str) -> str:
-    return text[:10]
-
-
 S: dict[str, Callable[[dict], str]] = {
     # cases
     "MigrantRegistered": lambda d: (
@@ -85,9 +81,10 @@ S: dict[str, Callable[[dict], str]] = {
         + f"): {d['reason']}"
     ),
     # incidents
+    # When it happened is the entry's own time (the timeline's Happened
+    # column, in the officer's zone): a UTC date here could name another day.
     "IncidentReported": lambda d: (
-        f"Incident reported: {words(d['category'])} "
-        f"({d['severity']}) in {d['country']}, happened {day(d['occurred_at'])}"
+        f"Incident reported: {words(d['category'])} ({d['severity']}) in {d['country']}"
     ),
     "IncidentAssessed": lambda d: f"Incident assessed: severity {d['severity']}",
     "IncidentReferred": lambda d: (

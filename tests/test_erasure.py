@@ -107,9 +107,20 @@ GONE = {
 }
 GONE_MARKER = "Qzxnarrative"  # written in an incident narrative about her
 GONE_PAYEE = "Qzxpayee Clinic"  # the payee of a disbursement for her
+# The fund's payment reference (a mobile-money or bank transaction id): with
+# the provider's records it names her, so it is hers to erase too.
+GONE_REFERENCE = "MPESA-QZXPAYREF1"
 KEPT = {"full_name": "Neema Qzxkept", "national_id": "32222229", "passport_number": "AK2222229"}
 KEPT_PAYEE = "Qzxkeptpayee Hospital"
-SECRETS = (b"Qzxgone", b"31111119", b"AK1111119", b"254711119999", b"Qzxnarrative", b"Qzxpayee")
+SECRETS = (
+    b"Qzxgone",
+    b"31111119",
+    b"AK1111119",
+    b"254711119999",
+    b"Qzxnarrative",
+    b"Qzxpayee",
+    b"QZXPAYREF1",
+)
 
 
 def _incident(system, officers, migrant_id, description: str):
@@ -140,15 +151,15 @@ def two_people_with_money(system, officers):
 
     open_fund(system, officers)
     people = {}
-    for name, fields, marker, payee in (
-        ("gone", GONE, GONE_MARKER, GONE_PAYEE),
-        ("kept", KEPT, "Qzxkeptnarrative", KEPT_PAYEE),
+    for name, fields, marker, payee, reference in (
+        ("gone", GONE, GONE_MARKER, GONE_PAYEE, GONE_REFERENCE),
+        ("kept", KEPT, "Qzxkeptnarrative", KEPT_PAYEE, "MPESA-QZXKEPTREF"),
     ):
         migrant_id = send_abroad(system, officers, **fields)
         incident_id = _incident(system, officers, migrant_id, f"Fell at work ({marker}).")
         paid = request(system, officers.attache, migrant_id, incident_id, 20_000, payee=payee)
         approve(system, officers.fund, paid)
-        pay(system, officers.fund, paid)
+        pay(system, officers.fund, paid, payment_reference=reference)
         owed = request(
             system, officers.attache, migrant_id, incident_id, 5_000, "legal_aid", payee=payee
         )
@@ -249,7 +260,7 @@ def test_after_erasure_the_database_holds_none_of_the_persons_strings(
     after = _dump(system)
     for secret in SECRETS:
         assert secret not in after, secret
-    for kept in (b"Qzxkept", b"32222229", b"AK2222229", b"Qzxkeptpayee"):
+    for kept in (b"Qzxkept", b"32222229", b"AK2222229", b"Qzxkeptpayee", b"QZXKEPTREF"):
         assert kept in after, kept  # the other person's data is intact
     # A fresh process reads her narrative and her reservation's memo as
     # erased, his as written.

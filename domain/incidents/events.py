@@ -113,6 +113,9 @@ class AssistanceProvided(DomainEvent):
 class AssistancePaid(DomainEvent):
     """Recorded on the incident by the fund's process when the fund paid."""
 
+    # The fund's transaction id leads to the person paid: hers to erase.
+    personal: ClassVar[tuple[str, ...]] = ("payment_reference",)
+
     request_id: UUID
     amount: Money
     payment_reference: str
