@@ -26,17 +26,17 @@ def access_group() -> None:
     pass
 
 
-def _print(entries: list[dict], as_json: bool) -> None:
+def _print(ctx: CliContext, entries: list[dict], as_json: bool) -> None:
     for entry in entries:
         item = {key: entry[key] for key in _SHOWN}
         subject = f"{entry['subject_kind']} {entry['subject_id']}" if entry["subject_id"] else "-"
         why = f"  reason: {entry['reason']}" if entry["reason"] else ""
         line = (
-            f"{entry['seq']:>7} {entry['recorded_at'][:19]} {entry['username']:<18} "
+            f"{entry['seq']:>7} {ctx.when(entry['recorded_at'], 'second')} {entry['username']:<18} "
             f"{entry['role'] or '-':<24} {entry['action']:<20} {subject}"
             f"  {entry['detail'] or ''}{why}"
         )
-        emit(as_json, item, line)
+        ctx.emit_times(as_json, item, line)
     if not entries and not as_json:
         click.echo("no entries")
 
@@ -53,7 +53,7 @@ def _print(entries: list[dict], as_json: bool) -> None:
 def who_viewed(ctx: CliContext, case: str, as_json: bool) -> None:
     username, actor = ctx.signed_in()
     migrant_id = ctx.reference("migrant_id", case)
-    _print(ctx.system.access_log.who_viewed(username, actor, migrant_id), as_json)
+    _print(ctx, ctx.system.access_log.who_viewed(username, actor, migrant_id), as_json)
 
 
 @access_group.command(
@@ -78,7 +78,7 @@ def by_officer(
         _moment(since, zone=ctx.zone),
         _moment(until, end_of_day=True, zone=ctx.zone),
     )
-    _print(entries, as_json)
+    _print(ctx, entries, as_json)
 
 
 @access_group.command(
@@ -93,7 +93,7 @@ def by_officer(
 @click.pass_obj
 def break_glass(ctx: CliContext, as_json: bool) -> None:
     username, actor = ctx.signed_in()
-    print_waiting(ctx.system.access_log.unreviewed_break_glass(username, actor), as_json)
+    print_waiting(ctx, ctx.system.access_log.unreviewed_break_glass(username, actor), as_json)
 
 
 @access_group.command(

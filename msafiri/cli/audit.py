@@ -538,8 +538,9 @@ def who(ctx, officer, role, since, until, event_type, limit, as_json) -> None:
             if as_json:
                 click.echo(json.dumps(asdict(row), sort_keys=True))
             else:
+                ctx.name_zone()
                 click.echo(
-                    f"{row.position:>8} {row.recorded_at[:19]} {row.actor_role:<22} "
+                    f"{row.position:>8} {ctx.when(row.recorded_at, 'second')} {row.actor_role:<22} "
                     f"{row.username or row.actor_id[:8]:<16} {row.event_type:<28} "
                     f"{row.aggregate_id[:8]}"
                 )
@@ -584,7 +585,9 @@ def corrections_command(ctx: CliContext, as_json: bool) -> None:
         if as_json:
             click.echo(json.dumps(item, sort_keys=True))
         else:
+            ctx.name_zone()
+            recorded = ctx.when(item["recorded_at"], "second")
             click.echo(
-                f"{item['recorded_at'][:19]} {item['kind']:<22} {item['record'][:8]} "
+                f"{recorded} {item['kind']:<22} {item['record'][:8]} "
                 f"by {item['role']}: {item['why']}  <- {item['corrected']}"
             )

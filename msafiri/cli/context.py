@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 from uuid import UUID
 
@@ -16,7 +17,7 @@ from domain.values import Role
 from domain.viewer import NOBODY, Viewer
 from msafiri.bootstrap import System, build_system
 from msafiri.settings import Settings, officer_connection
-from msafiri.zones import officer_zone
+from msafiri.zones import OfficerZone, officer_zone, shown
 from projections.references import KINDS, ReferenceNotFound, resolve
 
 
@@ -32,6 +33,7 @@ class CliContext:
         # SQLite database; the others refuse a missing file (a mistyped
         # path must not quietly become an empty database).
         self.may_create = False
+        self._zone_named = False  # "times in ZONE" is said once per command
 
     @property
     def system(self) -> System:
@@ -39,11 +41,40 @@ class CliContext:
             self._system = build_system(self.settings, create=self.may_create)
         return self._system
 
+    @functools.cached_property
+    def officer_zone(self) -> OfficerZone:
+        # Found once per command: a list of thousands of rows asks per row.
+        return officer_zone(self.settings)
+
     @property
     def zone(self) -> tzinfo:
         """The zone a date-time typed without one is in (MSAFIRI_TIMEZONE, else
         the machine's): msafiri/zones.py, the terminal UI's rule too."""
-        return officer_zone(self.settings).tz
+        return self.officer_zone.tz
+
+    @property
+    def zone_name(self) -> str:
+        """The zone's name as people read it ("Asia/Riyadh", "UTC")."""
+        return self.officer_zone.name
+
+    def when(self, moment: str | datetime | None, to: str = "minute") -> str:
+        """A stored instant as the officer reads it: in their zone, to "date",
+        "minute" or "second" (a calendar date stays as it is)."""
+        return shown(moment, self.zone, to=to)
+
+    def name_zone(self) -> None:
+        """Say which zone the times below are in, once per command, before the
+        first line for people that shows one (the TUI names it on each
+        screen). --json output is UTC as stored and never calls this."""
+        if not self._zone_named:
+            self._zone_named = True
+            click.echo(f"times in {self.zone_name}")
+
+    def emit_times(self, as_json: bool, data: dict[str, Any], text: str) -> None:
+        """`emit` for a line that shows stored times: the zone named first."""
+        if not as_json:
+            self.name_zone()
+        emit(as_json, data, text)
 
     def reference(self, field: str, text: str) -> str:
         """The id that a case number or an id prefix names, or a refusal

@@ -20,7 +20,7 @@ from domain.officers import access
 from domain.values import Role
 from ledger import commands as c
 from ledger.export import to_beancount, to_csv, trial_balance, trial_balance_csv
-from msafiri.cli.context import CliContext, emit
+from msafiri.cli.context import CliContext
 from msafiri.cli.forms import command_for
 
 
@@ -123,7 +123,8 @@ def show(ctx: CliContext, request: str, as_json: bool) -> None:
         "incident_id": str(d.incident_id) if d.incident_id else None,
         "expires_at": d.expires_at.isoformat() if d.expires_at else None,
     }
-    emit(as_json, data, "\n".join(f"{k:>17}: {v}" for k, v in data.items()))
+    shown = data | {"expires_at": ctx.when(d.expires_at) if d.expires_at else None}
+    ctx.emit_times(as_json, data, "\n".join(f"{k:>17}: {v}" for k, v in shown.items()))
 
 
 @fund_group.command(
@@ -164,11 +165,11 @@ def queue(ctx: CliContext, status: str, limit: int, as_json: bool) -> None:
             "expires_at": row.expires_at,
         }
         text = (
-            f"{row.disbursement_id[:8]}  {row.requested_at[:10]}  {row.case_number}  "
+            f"{row.disbursement_id[:8]}  {ctx.when(row.requested_at, 'date')}  {row.case_number}  "
             f"{row.full_name}  {row.category}  {item['amount']}  "
             f"{'eligible' if row.eligible else 'NOT eligible'}  approvals {item['approvals']}"
         )
-        emit(as_json, item, text)
+        ctx.emit_times(as_json, item, text)
     if not page.rows and not as_json:
         waiting = "approval" if status == "requested" else "payment"
         click.echo(f"no request is waiting for {waiting}")

@@ -164,9 +164,10 @@ def status(ctx: CliContext, as_json: bool) -> None:
         else f"stream {settings.nats_stream}: {stream['messages']:,} messages, "
         f"R{stream['replicas']}, leader {stream['leader'] or '-'}"
     )
-    emit(
+    saved = ctx.when(state.updated_at, "second") if state.updated_at else "never"
+    ctx.emit_times(
         as_json,
         data,
         f"publisher position {state.position:,} of {state.head:,} (lag {state.lag:,}), "
-        f"last saved {state.updated_at or 'never'}\n{stream_text}",
+        f"last saved {saved}\n{stream_text}",
     )

@@ -4,7 +4,6 @@ officer may see it, and the grants and break-glass accesses that widen it
 
 from __future__ import annotations
 
-from datetime import datetime
 from uuid import UUID
 
 import click
@@ -34,8 +33,11 @@ def _access_result(row) -> dict:
 def _stored(ctx: CliContext, grant_id: UUID, as_json: bool, verb: str) -> None:
     ctx.after_write()
     row = ctx.system.read_models.queries.access(str(grant_id))
-    data = _access_result(row) if row else {"grant_id": str(grant_id)}
-    emit(as_json, data, f"{verb} {grant_id}" + (f" until {row.expires_at[:16]}" if row else ""))
+    if row is None:
+        emit(as_json, {"grant_id": str(grant_id)}, f"{verb} {grant_id}")
+        return
+    text = f"{verb} {grant_id} until {ctx.when(row.expires_at)}"
+    ctx.emit_times(as_json, _access_result(row), text)
 
 
 def _command(ctx: CliContext, command_class, data: dict):
@@ -156,7 +158,7 @@ def access_list(ctx: CliContext, case: str | None, to_review: bool, as_json: boo
     queries = ctx.system.read_models.queries
     names = ctx.officer_names()
     if to_review:  # the same answer as `access break-glass`
-        print_waiting(ctx.system.access_log.unreviewed_break_glass(*ctx.signed_in()), as_json)
+        print_waiting(ctx, ctx.system.access_log.unreviewed_break_glass(*ctx.signed_in()), as_json)
         return
     if case:
         migrant_id = ctx.reference("migrant_id", case)
@@ -169,11 +171,11 @@ def access_list(ctx: CliContext, case: str | None, to_review: bool, as_json: boo
     for row in rows:
         data = _access_result(row) | {"reason": row.reason}
         who = names.get(row.officer_id, row.officer_id[:8])
-        emit(
+        ctx.emit_times(
             as_json,
             data,
             f"{row.grant_id[:8]}  {row.kind:<11} {who:<16}"
-            f" until {row.expires_at[:16]}  {'revoked ' if row.revoked_at else ''}"
+            f" until {ctx.when(row.expires_at)}  {'revoked ' if row.revoked_at else ''}"
             f"reviews: supervisor {row.supervisor_review or '-'}, auditor "
             f"{row.auditor_review or '-'}  {row.reason}",
         )
@@ -181,14 +183,15 @@ def access_list(ctx: CliContext, case: str | None, to_review: bool, as_json: boo
         click.echo("no access recorded")
 
 
-def print_waiting(rows: list[dict], as_json: bool) -> None:
+def print_waiting(ctx: CliContext, rows: list[dict], as_json: bool) -> None:
     """Break-glass uses waiting for a review (AccessLogService.unreviewed_break_glass)."""
     for row in rows:
-        emit(
+        ctx.emit_times(
             as_json,
             row,
-            f"{row['grant_id'][:8]}  {row['given_at'][:16]}  {row['username']:<16} "
-            f"case {row['case_number'] or row['migrant_id']}  until {row['expires_at'][:16]}  "
+            f"{row['grant_id'][:8]}  {ctx.when(row['given_at'])}  {row['username']:<16} "
+            f"case {row['case_number'] or row['migrant_id']}  "
+            f"until {ctx.when(row['expires_at'])}  "
             f"waiting for: {', '.join(row['waiting_for'])}  reason: {row['reason']}",
         )
     if not rows and not as_json:
@@ -222,7 +225,8 @@ def case_timeline(ctx: CliContext, case: str, as_json: bool) -> None:
                 "actor_role": entry.actor_role,
                 "summary": entry.summary,
             }
-            emit(as_json, data, f"{entry.occurred_at[:10]}  {entry.actor_role:<22} {entry.summary}")
+            text = f"{ctx.when(entry.occurred_at, 'date')}  {entry.actor_role:<22} {entry.summary}"
+            ctx.emit_times(as_json, data, text)
         if page.after is None:
             return
         after = page.after
@@ -261,14 +265,20 @@ def incident_show(ctx: CliContext, incident: str, as_json: bool) -> None:
     if as_json:  # one document: the incident and its events as this officer may see them
         emit(True, head | {"events": lines}, "")
         return
+    ctx.name_zone()
+    if "occurred_at" in head:
+        head["occurred_at"] = ctx.when(head["occurred_at"], "second")
     click.echo("\n".join(f"{k:>12}: {v}" for k, v in head.items()))
     for shown in lines:
-        fields = ", ".join(f"{k}={v}" for k, v in shown["payload"].items())
-        click.echo(f"{_day(shown['occurred_at'])}  {shown['type']}: {fields}")
+        fields = ", ".join(f"{k}={_field(ctx, k, v)}" for k, v in shown["payload"].items())
+        click.echo(f"{ctx.when(shown['occurred_at'], 'date')}  {shown['type']}: {fields}")
 
 
-def _day(text: str | None) -> str:
-    return datetime.fromisoformat(text).date().isoformat() if text else "-"
+def _field(ctx: CliContext, name: str, value) -> str:
+    """A payload's value as read: its instants (`..._at`) in the officer's zone."""
+    if name.endswith("_at") and isinstance(value, str):
+        return ctx.when(value, "second")
+    return str(value)
 
 
 CASE_COMMANDS = (

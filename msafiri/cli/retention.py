@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from msafiri.cli.context import CliContext, emit
+from msafiri.cli.context import CliContext
 from projections.retention import RetentionReview
 
 
@@ -34,10 +34,10 @@ def retention(ctx: CliContext, as_json: bool) -> None:
             "erase_command": case.erase_command,
         }
         line = (
-            f"{case.case_number}  closed {case.closed_at[:10]}  retention ended "
+            f"{case.case_number}  closed {ctx.when(case.closed_at, 'date')}  retention ended "
             f"{case.retention_ended_on}  ->  {case.erase_command}"
         )
-        emit(as_json, item, line)
+        ctx.emit_times(as_json, item, line)
     if not as_json:
         click.echo(
             f"{len(due)} closed case(s) past the {years}-year retention period; "
