@@ -65,3 +65,29 @@ def test_a_corrupt_stored_event_is_refused_on_read(system):
     state.pop("duration")
     with pytest.raises(ValidationError, match="minutes"):
         system.store.mapper.to_domain_event(_stored(system, state))
+
+
+def test_a_payment_posted_before_v2_reads_with_its_reference_and_no_disbursement(system):
+    """ReservationPosted v1 (before the reference was sealed per person) did
+    not name its disbursement: it reads back as written, disbursement None."""
+    from ledger.events import ReservationPosted
+
+    state = _v1_state() | {
+        "pending_id": str(uuid4()),
+        "transfer_id": str(uuid4()),
+        "amount_minor": 2_000_000,
+        "reference": "MPESA-QK7H2M9XPL",
+    }
+    state.pop("duration")
+    stored = system.store.mapper.seal(
+        StoredEvent(
+            originator_id=uuid4(),
+            originator_version=1,
+            topic="ledger.events:ReservationPosted",
+            state=orjson.dumps(state),
+        )
+    )
+    event = system.store.mapper.to_domain_event(stored)
+    assert isinstance(event, ReservationPosted)
+    assert event.reference == "MPESA-QK7H2M9XPL"
+    assert event.disbursement_id is None
