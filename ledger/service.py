@@ -1184,7 +1184,9 @@ class LedgerService:
             self._lapse(unit, actor, d, now)
             assert d.expires_at is not None
             raise RequestLapsed(
-                f"request {d.id} expired on {d.expires_at:%Y-%m-%d}; it has been lapsed"
+                # The service has no officer's zone: the instant, named UTC
+                # (a bare UTC date could name the officer's next day).
+                f"request {d.id} expired at {d.expires_at:%Y-%m-%d %H:%M} UTC; it has been lapsed"
             )
 
     def _lapse(self, unit: Unit, actor: Actor, d: Disbursement, now: datetime) -> None:

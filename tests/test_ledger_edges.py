@@ -95,7 +95,9 @@ def test_approving_an_expired_request_records_the_lapse_and_is_refused(fund, off
     assert bank(fund).available == 97_000_000
     past_expiry(fund, d)  # the sweep has not run
     command = c.ApproveDisbursement(command_id=uuid4(), disbursement_id=d)
-    with pytest.raises(RequestLapsed, match=r"expired on \d{4}-\d\d-\d\d; it has been lapsed"):
+    with pytest.raises(
+        RequestLapsed, match=r"expired at \d{4}-\d\d-\d\d \d\d:\d\d UTC; it has been lapsed"
+    ):
         fund.ledger.approve(officers.fund, command)
     assert fund.ledger.disbursement(d).status is DisbursementStatus.EXPIRED
     assert bank(fund).available == bank(fund).posted == 100_000_000  # released
