@@ -16,6 +16,14 @@ def days_ago(n: int) -> date:
     return TODAY - timedelta(days=n)
 
 
+def today() -> date:
+    """Today's date (UTC) as the code's clock reads it now. For a value
+    checked against that clock ("not in the future", "not before the fund
+    opened" by a fund opened in the test): TODAY is fixed at import, a day
+    behind once a run crosses midnight UTC."""
+    return utcnow().date()
+
+
 def registration(**overrides: Any) -> c.RegisterMigrant:
     fields: dict[str, Any] = {
         "full_name": "Wanjiku Mwangi",

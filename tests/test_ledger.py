@@ -14,7 +14,7 @@ from ledger import commands as c
 from ledger.chart import APPROVED, BANK, CONTRIBUTIONS
 from ledger.errors import CommandIdReused, InsufficientFunds, LedgerRefusal, MakerCheckerViolation
 from ledger.vocabulary import AccountType, DisbursementStatus
-from tests.factories import days_ago
+from tests.factories import days_ago, today
 from tests.fund_helpers import (
     approve,
     bank,
@@ -256,7 +256,7 @@ def test_a_transfer_with_legs_in_two_currencies_is_refused(system, officers):
         {"account": "Equity:Corrections", "currency": "USD", "credit_minor": 100},
     ]
     command = c.PostCorrection.parse(
-        {"command_id": uuid4(), "legs": legs, "value_date": days_ago(0), "reason": "test"}
+        {"command_id": uuid4(), "legs": legs, "value_date": today(), "reason": "test"}
     )
     with pytest.raises(LedgerRefusal, match="two currencies"):
         system.ledger.post_correction(officers.fund, command)

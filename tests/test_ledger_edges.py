@@ -27,7 +27,7 @@ from ledger.errors import (
 from ledger.vocabulary import DisbursementStatus
 from projections import open_read_models
 from projections.schema import upgrade
-from tests.factories import days_ago
+from tests.factories import days_ago, today
 from tests.fund_helpers import (
     FUND_AGE_DAYS,
     approve,
@@ -242,9 +242,9 @@ def test_a_payment_is_not_dated_before_its_approval_nor_in_the_future(fund, offi
     # The command allows a day of slack for time zones; the ledger's rule is
     # today's date in UTC.
     with pytest.raises(ValueDateRefused, match="in the future"):
-        pay(fund, officers.fund, d, paid_on=days_ago(-1))
+        pay(fund, officers.fund, d, paid_on=today() + timedelta(days=1))
     assert bank(fund).posted == 100_000_000
-    pay(fund, officers.fund, d, paid_on=days_ago(0))
+    pay(fund, officers.fund, d, paid_on=today())
     assert bank(fund).posted == 99_000_000
 
 
@@ -272,7 +272,9 @@ def test_money_in_is_not_dated_before_the_fund_opened(fund, officers):
             ),
         )
     # Nor in the future (today's date in UTC), money in or a correction.
-    tomorrow = grant.model_copy(update={"command_id": uuid4(), "received_on": days_ago(-1)})
+    tomorrow = grant.model_copy(
+        update={"command_id": uuid4(), "received_on": today() + timedelta(days=1)}
+    )
     with pytest.raises(ValueDateRefused, match=r"received_on .* is in the future"):
         fund.ledger.record_grant(officers.fund, tomorrow)
     moved_in = [
@@ -280,7 +282,9 @@ def test_money_in_is_not_dated_before_the_fund_opened(fund, officers):
         {"account": CORRECTIONS, "currency": "KES", "credit_minor": 100},
     ]
     with pytest.raises(ValueDateRefused, match=r"value_date .* is in the future"):
-        fund.ledger.post_correction(officers.fund, correction(moved_in, value_date=days_ago(-1)))
+        fund.ledger.post_correction(
+            officers.fund, correction(moved_in, value_date=today() + timedelta(days=1))
+        )
     assert bank(fund).posted == 100_000_000  # nothing of it stored
 
 
