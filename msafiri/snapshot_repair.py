@@ -103,7 +103,8 @@ def repair_snapshots(
     }
     system.ledger.snapshot_now()
     version = latest_snapshot_version(system)
-    return Repair(dropped=bad, snapshot_version=version, fresh=version not in kept)
+    fresh = version is not None and version not in kept
+    return Repair(dropped=bad, snapshot_version=version, fresh=fresh)
 
 
 def describe(bad: list[BadSnapshot]) -> str:
@@ -111,7 +112,7 @@ def describe(bad: list[BadSnapshot]) -> str:
     if not bad:
         return "no book snapshot row was bad; nothing deleted"
     rows = "; ".join(str(row) for row in bad)
-    return f"deleted {len(bad)} bad book snapshot row(s): {rows}"
+    return f"deleting {len(bad)} bad book snapshot row(s): {rows}"
 
 
 def delete_rows(system: System, bad: list[BadSnapshot]) -> int:

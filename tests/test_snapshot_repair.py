@@ -183,7 +183,7 @@ def test_an_administrator_repairs_a_bad_latest_snapshot_and_money_moves_again(
     [entry] = repair_entries(system)
     assert (entry["username"], entry["role"], entry["reason"]) == ("admin", "administrator", REASON)
     assert (entry["subject_kind"], entry["subject_id"]) == ("fund", str(book_id))
-    assert entry["detail"].startswith("deleted 1 bad book snapshot row(s): ")
+    assert entry["detail"].startswith("deleting 1 bad book snapshot row(s): ")
     assert f"book snapshot {book_id}/{bad}: cannot be read back" in entry["detail"]
 
     # Again: nothing is bad, nothing is deleted (and that run is logged too).
