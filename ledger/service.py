@@ -333,6 +333,14 @@ class LedgerService:
             if self._cache is not None:
                 self._take_snapshot(self._cache)
 
+    def forget_book(self) -> None:
+        """Drop this process's copy of the book: the next read loads it again
+        from the latest snapshot (after bad snapshot rows were deleted:
+        msafiri/snapshot_repair.py - a copy read from one must not outlive it)."""
+        with self._cache_lock:
+            self._cache = None
+            self._snapshot_version = 0
+
     def _take_snapshot(self, book: Book) -> None:
         # A cache of stored events: failing to write one (another process
         # took the same version first, a read-only file) changes nothing.

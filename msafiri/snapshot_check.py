@@ -11,6 +11,7 @@ book replayed from the log to its version.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,19 @@ from ledger.snapshot import BookSnapshot
 TOPIC = get_topic(BookSnapshot)
 # What reading back a bad row raises (EventForged is a ValueError).
 UNREADABLE = (ValueError, TypeError, KeyError, AssertionError)
+
+
+@dataclass(frozen=True)
+class BadSnapshot:
+    """One bad row of the snapshot table: its id and version as stored, and
+    why (the words `audit verify` prints after them)."""
+
+    originator_id: UUID
+    originator_version: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"book snapshot {self.originator_id}/{self.originator_version}: {self.reason}"
 
 
 def stored_snapshots(system: Any, audit: Any = None) -> list[StoredEvent]:
@@ -58,33 +72,40 @@ class SnapshotCheck:
 
     def __init__(self, system: Any, book_id: UUID, audit: Any = None):
         self.book_id = book_id
-        self.problems: list[str] = []
+        self.bad: list[BadSnapshot] = []
         self.wanted: dict[int, dict] = {}
         self.checked = 0
         mapper = system.ledger.snapshots.mapper if system.ledger.snapshots else None
         for row in stored_snapshots(system, audit):
-            where = f"book snapshot {row.originator_id}/{row.originator_version}"
+            where = (row.originator_id, row.originator_version)
             if row.topic != TOPIC:
-                self.problems.append(f"{where}: topic {row.topic!r} is not a book snapshot")
+                self.bad.append(BadSnapshot(*where, f"topic {row.topic!r} is not a book snapshot"))
                 continue
             try:
                 snapshot = mapper.to_domain_event(row)  # authenticates, then validates
             except UNREADABLE as error:
                 reason = " ".join(str(error).split())[:200] or type(error).__name__
-                self.problems.append(f"{where}: cannot be read back ({reason}); it was forged")
+                self.bad.append(
+                    BadSnapshot(*where, f"cannot be read back ({reason}); it was forged")
+                )
                 continue
-            if (snapshot.originator_id, snapshot.originator_version) != (
-                row.originator_id,
-                row.originator_version,
-            ):
-                self.problems.append(
-                    f"{where}: holds the state of {snapshot.originator_id}/"
-                    f"{snapshot.originator_version}; it was copied"
+            if (snapshot.originator_id, snapshot.originator_version) != where:
+                self.bad.append(
+                    BadSnapshot(
+                        *where,
+                        f"holds the state of {snapshot.originator_id}/"
+                        f"{snapshot.originator_version}; it was copied",
+                    )
                 )
             elif row.originator_id != book_id:
-                self.problems.append(f"{where}: no book of this fund has that id")
+                self.bad.append(BadSnapshot(*where, "no book of this fund has that id"))
             else:
                 self.wanted[row.originator_version] = plain(snapshot.state)
+
+    @property
+    def problems(self) -> list[str]:
+        """The bad rows as `audit verify` lists them."""
+        return [str(bad) for bad in self.bad]
 
     def each(self) -> Callable[[Book], None]:
         def compare(book: Book) -> None:
@@ -96,20 +117,27 @@ class SnapshotCheck:
             keys = replayed.keys() | state.keys()
             differ = sorted(k for k in keys if replayed.get(k) != state.get(k))
             if differ:
-                self.problems.append(
-                    f"book snapshot {self.book_id}/{book.version}: {', '.join(differ)} "
-                    "differ from the book replayed from the log to that version; "
-                    "a fresh process would start from it"
+                self.bad.append(
+                    BadSnapshot(
+                        self.book_id,
+                        book.version,
+                        f"{', '.join(differ)} differ from the book replayed from the log "
+                        "to that version; a fresh process would start from it",
+                    )
                 )
 
         return compare
 
     def finish(self, head: int) -> list[str]:
         for version in sorted(self.wanted):
-            self.problems.append(
-                f"book snapshot {self.book_id}/{version}: the book's log ends at version "
-                f"{head}; no such book was ever stored"
+            self.bad.append(
+                BadSnapshot(
+                    self.book_id,
+                    version,
+                    f"the book's log ends at version {head}; no such book was ever stored",
+                )
             )
+        self.wanted.clear()
         return self.problems
 
 

@@ -30,6 +30,11 @@ BREAK_GLASS = "break_glass"
 BREAK_GLASS_REVIEWED = "break_glass_reviewed"
 REVIEWED_ACCESS = "access_grant"
 ACCESS_LOG_QUERY = "access_log_query"  # reading the log is itself logged
+# An administrator deleted bad rows of the book's snapshot table (`msafiri
+# ledger repair-snapshots`, msafiri/snapshot_repair.py): subject the fund's
+# book, reason the administrator's, detail the rows and why each was bad.
+# Not a read, but the act touches no event: this log is where it is attributed.
+SNAPSHOT_REPAIR = "snapshot_repair"
 
 # The log shows who looked at whom: those who oversee others read it.
 LOG_READERS = (Role.AUDITOR, Role.SUPERVISOR, Role.DATA_PROTECTION_OFFICER)

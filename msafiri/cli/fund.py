@@ -221,3 +221,51 @@ def export(ctx: CliContext, fmt: str, output: Path | None, reason: str | None) -
     else:
         output.write_text(text)
         click.echo(f"wrote {output}", err=True)
+
+
+@ledger_group.command(
+    name="repair-snapshots",
+    help="Delete the book snapshot rows that `audit verify` names as bad (forged, altered, "
+    "copied, or not what the log says), then take a fresh snapshot. Snapshots are a cache "
+    "of the log: nothing is lost. An administrator only; the act and its reason are kept "
+    "in the access log.",
+    short_help="Delete bad book snapshot rows; take a fresh snapshot.",
+    epilog="\b\nExample:\n  msafiri --officer amina --role administrator ledger repair-snapshots "
+    '--reason "audit verify named a forged snapshot row (incident 2026-14)"',
+)
+@click.option("--reason", required=True, help="Why (kept in the access log)")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON")
+@click.pass_obj
+def repair_snapshots(ctx: CliContext, reason: str, as_json: bool) -> None:
+    from msafiri.snapshot_repair import repair_snapshots as repair
+
+    username, actor = ctx.signed_in()
+    done = repair(ctx.system, username, actor, reason, connection=ctx.connection)
+    data = {
+        "dropped": [
+            {
+                "originator_id": str(row.originator_id),
+                "originator_version": row.originator_version,
+                "reason": row.reason,
+            }
+            for row in done.dropped
+        ],
+        "snapshot_version": done.snapshot_version,
+        "fresh_snapshot": done.fresh,
+    }
+    if as_json:
+        click.echo(json.dumps(data, sort_keys=True))
+        return
+    if not done.dropped:
+        click.echo("no book snapshot row is bad; nothing deleted")
+        return
+    for row in done.dropped:
+        click.echo(f"dropped {row}")
+    if done.snapshot_version is None:
+        click.echo("no snapshot stored: the book replays from its first event")
+    elif done.fresh:
+        click.echo(f"fresh snapshot taken at book version {done.snapshot_version}")
+    else:
+        click.echo(
+            f"the book's latest snapshot, at version {done.snapshot_version}, is good and was kept"
+        )
