@@ -106,3 +106,16 @@ class Officers:
 @pytest.fixture
 def officers(system) -> Officers:
     return Officers(system)
+
+
+@pytest.fixture
+def cheap_password_hashing(monkeypatch) -> None:
+    """Real argon2 at its cheapest, for tests that sign in many times (every
+    CLI command signs in): the hashing cost is not what they test. A module
+    asks for it with `pytestmark = pytest.mark.usefixtures(...)`."""
+    from argon2 import PasswordHasher
+
+    import domain.officers.service
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(domain.officers.service, "_hasher", cheap)

@@ -33,15 +33,8 @@ from tests.test_fund_cli import run
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Real argon2 at its cheapest: these tests sign in many times."""
-    from argon2 import PasswordHasher
-
-    import domain.officers.service
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(domain.officers.service, "_hasher", cheap)
+# Real argon2 at its cheapest: these tests sign in many times.
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 
 @pytest.fixture

@@ -69,15 +69,8 @@ class Staff:
             setattr(self, username, Actor(officer_id=officer_id, role=role))
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Real argon2 at its cheapest: the CLI reads sign in hundreds of times."""
-    from argon2 import PasswordHasher
-
-    import domain.officers.service
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(domain.officers.service, "_hasher", cheap)
+# Real argon2 at its cheapest: these tests sign in many times.
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 
 @pytest.fixture

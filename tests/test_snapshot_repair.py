@@ -32,15 +32,8 @@ FUND = ("--officer", "fund", "--role", "fund_officer")
 REASON = "audit verify named a bad snapshot row (incident 2026-14)"
 
 
-@pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Real argon2 at its cheapest: these tests sign in several times."""
-    from argon2 import PasswordHasher
-
-    import domain.officers.service
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(domain.officers.service, "_hasher", cheap)
+# Real argon2 at its cheapest: these tests sign in many times.
+pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 
 
 @pytest.fixture

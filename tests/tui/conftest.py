@@ -36,15 +36,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
-def cheap_password_hashing(monkeypatch):
-    """Real argon2, with the cheapest parameters: the UI tests sign in many
-    times and the hashing cost is not what they test."""
-    from argon2 import PasswordHasher
-
-    import domain.officers.service
-
-    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-    monkeypatch.setattr(domain.officers.service, "_hasher", cheap)
+def cheap_hashing_in_every_ui_test(cheap_password_hashing) -> None:
+    """The UI tests sign in many times (tests/conftest.py)."""
 
 
 @pytest.fixture
