@@ -15,7 +15,6 @@ models), so running it again is harmless (docs/encryption.md).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 from uuid import UUID
 
 import orjson
@@ -29,6 +28,7 @@ from domain.personal import SEALED_KEY
 from domain.values import Role
 from msafiri.bootstrap import System, connector
 from msafiri.data_keys import vacuum_postgres, wipe_sqlite
+from msafiri.snapshot_check import delete_snapshot_rows
 
 # Tables that held the person's values (vacuumed on PostgreSQL afterwards);
 # table -> (columns that held them, the WHERE clause naming the migrant)
@@ -82,8 +82,7 @@ def drop_snapshots_naming(system: System, refs: set[str]) -> int:
     cache of the log: a later load replays from an older one, or from the
     start. Returns how many were deleted."""
     snapshots = system.ledger.snapshots
-    table = _snapshot_table(system)
-    if snapshots is None or table is None or not refs:
+    if snapshots is None or not refs:
         return 0
     book_id = system.ledger.book_id
     mapper = system.store.mapper
@@ -96,21 +95,7 @@ def drop_snapshots_naming(system: System, refs: set[str]) -> int:
                 break
     if not naming:
         return 0
-    sqlite = system.database.backend == "sqlite"
-    conn = connector(system.settings, system.database)()
-    try:
-        mark = "?" if sqlite else "%s"
-        key: Any = book_id.hex if sqlite else book_id  # as the library stores it
-        if sqlite:
-            conn.execute("BEGIN IMMEDIATE")
-        for version in naming:
-            conn.execute(
-                f"DELETE FROM {table} WHERE originator_id = {mark} AND originator_version = {mark}",
-                (key, version),
-            )
-        conn.execute("COMMIT") if sqlite else conn.commit()
-    finally:
-        conn.close()
+    delete_snapshot_rows(system, ((book_id, version) for version in naming))
     system.ledger.snapshot_now()  # a fresh one (its memos sealed) for the next load
     return len(naming)
 

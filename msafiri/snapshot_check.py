@@ -10,7 +10,7 @@ book replayed from the log to its version.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -21,6 +21,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.book import Book
 from ledger.snapshot import BookSnapshot
+from msafiri.bootstrap import connector
 
 TOPIC = get_topic(BookSnapshot)
 # What reading back a bad row raises (EventForged is a ValueError).
@@ -64,6 +65,37 @@ def stored_snapshots(system: Any, audit: Any = None) -> list[StoredEvent]:
         )
         for row in rows
     ]
+
+
+def delete_snapshot_rows(system: Any, rows: Iterable[tuple[UUID, int]]) -> int:
+    """Delete exactly these rows of the snapshot table (id and version), in
+    one transaction: the erasure's snapshots that name a person, a repair's
+    bad rows. Returns how many went (fewer if another process got there first)."""
+    rows = list(rows)
+    snapshots = system.ledger.snapshots
+    if snapshots is None or not rows:
+        return 0
+    table = snapshots.recorder.events_table_name
+    sqlite = system.database.backend == "sqlite"
+    if sqlite:
+        # The library stores the id as 32 hex digits; a row inserted by SQL
+        # may spell it with dashes or in capitals (stored_snapshots reads any).
+        where = "lower(replace(originator_id, '-', '')) = ? AND originator_version = ?"
+    else:
+        where = "originator_id = %s AND originator_version = %s"
+    deleted = 0
+    conn = connector(system.settings, system.database)()
+    try:
+        if sqlite:
+            conn.execute("BEGIN IMMEDIATE")
+        for originator_id, version in rows:
+            key: Any = originator_id.hex if sqlite else originator_id
+            cursor = conn.execute(f"DELETE FROM {table} WHERE {where}", (key, version))
+            deleted += max(cursor.rowcount, 0)
+        conn.execute("COMMIT") if sqlite else conn.commit()
+    finally:
+        conn.close()
+    return deleted
 
 
 class SnapshotCheck:

@@ -27,8 +27,13 @@ from domain.errors import InvalidCommand
 from domain.model import Actor
 from domain.officers.access import SNAPSHOT_REPAIR
 from domain.values import Role
-from msafiri.bootstrap import System, connector
-from msafiri.snapshot_check import BadSnapshot, SnapshotCheck, stored_snapshots
+from msafiri.bootstrap import System
+from msafiri.snapshot_check import (
+    BadSnapshot,
+    SnapshotCheck,
+    delete_snapshot_rows,
+    stored_snapshots,
+)
 
 REASON = TypeAdapter(Reason)
 
@@ -91,7 +96,7 @@ def repair_snapshots(
     recorder.flush()  # written before any row goes; a failure here deletes nothing
     if not bad:
         return Repair(dropped=[])
-    delete_rows(system, bad)
+    delete_snapshot_rows(system, ((row.originator_id, row.originator_version) for row in bad))
     # This process may hold a book read from a row just deleted (one that
     # authenticated but differed from the log): read it again.
     system.ledger.forget_book()
@@ -113,36 +118,6 @@ def describe(bad: list[BadSnapshot]) -> str:
         return "no book snapshot row was bad; nothing deleted"
     rows = "; ".join(str(row) for row in bad)
     return f"deleting {len(bad)} bad book snapshot row(s): {rows}"
-
-
-def delete_rows(system: System, bad: list[BadSnapshot]) -> int:
-    """Delete exactly these rows (id and version), in one transaction.
-    Returns how many were deleted (fewer if another repair got there first)."""
-    snapshots = system.ledger.snapshots
-    assert snapshots is not None  # a bad row was read from its table
-    table = snapshots.recorder.events_table_name
-    sqlite = system.database.backend == "sqlite"
-    if sqlite:
-        # The library stores the id as 32 hex digits; a row inserted by SQL
-        # may spell it with dashes or in capitals (stored_snapshots reads any).
-        where = "lower(replace(originator_id, '-', '')) = ? AND originator_version = ?"
-    else:
-        where = "originator_id = %s AND originator_version = %s"
-    deleted = 0
-    conn = connector(system.settings, system.database)()
-    try:
-        if sqlite:
-            conn.execute("BEGIN IMMEDIATE")
-        for row in bad:
-            key: Any = row.originator_id.hex if sqlite else row.originator_id
-            cursor = conn.execute(
-                f"DELETE FROM {table} WHERE {where}", (key, row.originator_version)
-            )
-            deleted += max(cursor.rowcount, 0)
-        conn.execute("COMMIT") if sqlite else conn.commit()
-    finally:
-        conn.close()
-    return deleted
 
 
 def latest_snapshot_version(system: System) -> int | None:
