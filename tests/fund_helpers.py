@@ -96,6 +96,18 @@ def request(system, actor, migrant_id, incident_id, shillings: int, category="me
     return UUID(result["disbursement_id"])
 
 
+def snapshotted_fund_with_a_request(system, officers, monkeypatch) -> tuple[UUID, UUID]:
+    """An open fund with one request, the book snapshotted after every event
+    and the read models current: (migrant id, incident id)."""
+    monkeypatch.setattr("ledger.service.SNAPSHOT_EVERY", 1)
+    open_fund(system, officers)
+    migrant_id, incident_id = incident_abroad(system, officers)
+    request(system, officers.attache, migrant_id, incident_id, 30_000)
+    system.ledger.book()
+    system.keep_current()
+    return migrant_id, incident_id
+
+
 def approve(system, actor, disbursement_id, **kw):
     return system.ledger.approve(
         actor, c.ApproveDisbursement(command_id=uuid4(), disbursement_id=disbursement_id, **kw)

@@ -28,7 +28,16 @@ from ledger.service import leg
 from ledger.vocabulary import TransferKind
 from msafiri.bootstrap import build_system
 from tests.factories import days_ago
-from tests.fund_helpers import FUND_AGE_DAYS, approve, incident_abroad, kes, open_fund, pay, request
+from tests.fund_helpers import (
+    FUND_AGE_DAYS,
+    approve,
+    incident_abroad,
+    kes,
+    open_fund,
+    pay,
+    request,
+    snapshotted_fund_with_a_request,
+)
 from tests.test_fund_cli import run
 
 
@@ -294,12 +303,7 @@ def verify(capsys, monkeypatch, system) -> tuple[int, dict]:
 def test_a_snapshot_row_forged_altered_or_copied_is_named(
     system, officers, settings, monkeypatch, capsys
 ):
-    monkeypatch.setattr("ledger.service.SNAPSHOT_EVERY", 1)
-    open_fund(system, officers)
-    migrant_id, incident_id = incident_abroad(system, officers)
-    request(system, officers.attache, migrant_id, incident_id, 30_000)
-    system.ledger.book()
-    system.keep_current()
+    snapshotted_fund_with_a_request(system, officers, monkeypatch)
     book_id = system.ledger.book_id
     rows = snapshot_sql(
         system,

@@ -22,7 +22,7 @@ from msafiri.bootstrap import build_system
 from msafiri.snapshot_repair import repair_snapshots
 from projections.access_log.store import LogFilter
 from tests.conftest import ADMIN_PASSWORD
-from tests.fund_helpers import incident_abroad, open_fund, request
+from tests.fund_helpers import request, snapshotted_fund_with_a_request
 from tests.test_fund_cli import run
 from tests.test_ledger_snapshots import as_stored, snapshot_sql, verify
 
@@ -40,12 +40,7 @@ pytestmark = pytest.mark.usefixtures("cheap_password_hashing")
 def fund(system, officers, monkeypatch):
     """An open fund with a request, snapshotted after every event, and the
     CLI pointed at it (every officer signs in with the admin's password)."""
-    monkeypatch.setattr("ledger.service.SNAPSHOT_EVERY", 1)
-    open_fund(system, officers)
-    migrant_id, incident_id = incident_abroad(system, officers)
-    request(system, officers.attache, migrant_id, incident_id, 30_000)
-    system.ledger.book()
-    system.keep_current()
+    migrant_id, incident_id = snapshotted_fund_with_a_request(system, officers, monkeypatch)
     for username in ("auditor", "fund"):
         system.officers.set_password(
             getattr(officers, username), SetPassword(username=username, password=ADMIN_PASSWORD)
